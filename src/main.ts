@@ -1,0 +1,2 @@
+/** API process entry point (HTTP on Fastify). Filled in by the service work. */
+export {};
