@@ -20,10 +20,14 @@ export interface Caption {
   confidence: number;
 }
 
-/** One image's decoded pixels, ready for the encoder. */
+/**
+ * One image as the model takes it: decodeImage() output (src/model/preprocess/decode-image.ts), i.e.
+ * size x size x 3 RGB uint8 after EXIF orientation, sRGB conversion and the bicubic resize. Small
+ * (442 KB at 384) so it can travel in a job; the model normalizes it.
+ */
 export interface PreparedImage {
-  /** Float32 CHW, 3 x size x size, normalized. */
-  pixelValues: Float32Array;
+  rgb: Uint8Array;
+  size: number;
   width: number;
   height: number;
 }
@@ -39,14 +43,14 @@ export interface ModelInfo {
   version: string;
   variant: 'fp32' | 'int8';
   executionProvider: string;
+  /** Side of the square image the model takes (pass it to decodeImage). */
+  imageSize: number;
   preprocessing: Record<string, unknown>;
   generation: Record<string, unknown>;
 }
 
 export interface CaptionModel {
   info(): ModelInfo;
-  /** Decodes image bytes into model input (EXIF orientation, sRGB, first frame, 384x384 bicubic). */
-  prepare(bytes: Uint8Array): Promise<PreparedImage>;
   /** Captions a batch: one encoder call and one decoding loop; per-request results as if run alone. */
   caption(requests: CaptionRequest[]): Promise<Caption[][]>;
   isReady(): boolean;

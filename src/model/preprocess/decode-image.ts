@@ -1,0 +1,101 @@
+/**
+ * Image bytes -> 384x384 RGB (uint8, HWC) with sharp, the way BlipImageProcessor sees an image after
+ * PIL's convert("RGB"): EXIF orientation applied, any colour space to sRGB, alpha dropped (not
+ * composited), first frame of an animation, bicubic resize to the square without keeping the aspect.
+ * Limits are checked from the header before anything is decoded.
+ */
+import sharp, { type Metadata } from 'sharp';
+import { ModelError, ModelErrorCode } from '../model.errors';
+import { describeNonImage, sniffImageFormat, type ImageFormat } from './image-format';
+
+export interface DecodeLimits {
+  maxPixels: number;
+  maxFrames: number;
+}
+
+export interface DecodedImage {
+  /** size x size x 3, row-major RGB. */
+  rgb: Uint8Array;
+  size: number;
+  /** Dimensions of the original image after EXIF orientation. */
+  width: number;
+  height: number;
+  format: ImageFormat;
+}
+
+export const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxPixels: 50_000_000, maxFrames: 64 };
+
+// Decoding happens on libuv's thread pool; one sharp pipeline per image needs no extra vips threads.
+sharp.concurrency(1);
+sharp.cache(false);
+
+export async function decodeImage(
+  bytes: Uint8Array,
+  size = 384,
+  limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+): Promise<DecodedImage> {
+  if (bytes.length === 0) throw new ModelError(ModelErrorCode.EmptyImage, 'The image is empty (0 bytes).');
+  const format = sniffImageFormat(bytes);
+  if (format === undefined) {
+    throw new ModelError(
+      ModelErrorCode.UnsupportedFormat,
+      `Unsupported image format: the upload is ${describeNonImage(bytes)}. Send JPEG, PNG, WebP, GIF, AVIF/HEIF or TIFF.`,
+    );
+  }
+  const input = { failOn: 'error' as const, limitInputPixels: false as const, pages: 1, page: 0 };
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes, input).metadata();
+  } catch (err) {
+    throw undecodable(err);
+  }
+  const width = meta.width ?? 0;
+  const height = meta.height ?? 0;
+  if (width <= 0 || height <= 0) throw undecodable(new Error('no dimensions in the header'));
+  if (width * height > limits.maxPixels) {
+    throw new ModelError(
+      ModelErrorCode.TooManyPixels,
+      `The image is ${width}x${height} (${width * height} pixels); the limit is ${limits.maxPixels} pixels.`,
+    );
+  }
+  const frames = meta.pages ?? 1;
+  if (frames > limits.maxFrames) {
+    throw new ModelError(
+      ModelErrorCode.TooManyFrames,
+      `The image has ${frames} frames; the limit is ${limits.maxFrames}.`,
+    );
+  }
+  try {
+    const { data, info } = await sharp(bytes, {
+      ...input,
+      failOn: 'warning',
+      limitInputPixels: limits.maxPixels,
+    })
+      .autoOrient()
+      .toColourspace('srgb')
+      .removeAlpha()
+      .resize(size, size, { fit: 'fill', kernel: 'cubic', fastShrinkOnLoad: false })
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3 || data.length !== size * size * 3) {
+      throw new Error(`unexpected decoder output: ${info.channels} channels, ${data.length} bytes`);
+    }
+    const swapped = (meta.orientation ?? 1) >= 5;
+    return {
+      rgb: new Uint8Array(data.buffer, data.byteOffset, data.length),
+      size,
+      width: swapped ? height : width,
+      height: swapped ? width : height,
+      format,
+    };
+  } catch (err) {
+    throw undecodable(err);
+  }
+}
+
+function undecodable(err: unknown): ModelError {
+  const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  return new ModelError(ModelErrorCode.Undecodable, `The image could not be decoded: ${reason}`, {
+    cause: err,
+  });
+}
