@@ -1,0 +1,280 @@
+/**
+ * The BLIP runtime: a verified bundle, its two ONNX sessions and the decoding loops. No Nest here; the
+ * model module, the CLI, the parity tests and the benchmarks all use it.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type * as ort from 'onnxruntime-node';
+import * as ortRuntime from 'onnxruntime-node';
+import { readManifest, verifyBundleFiles, type Manifest } from './bundle/manifest';
+import type { Caption, CaptionRequest, DecodeOptions, ModelInfo } from './caption-model.port';
+import { beamSearchDecode } from './decoding/beam-search';
+import type { DecodedSequence, GenerationSettings } from './decoding/decoder-backend';
+import { greedyDecode } from './decoding/greedy';
+import { ModelError, ModelErrorCode } from './model.errors';
+import { OnnxDecoderBackend, type CrossAttention } from './onnx/onnx-decoder-backend';
+import { createSession, type SessionSettings } from './onnx/sessions';
+import { toPixelValues, type NormalizeSettings } from './preprocess/normalize';
+import { BlipTokenizer } from './text/blip-tokenizer';
+
+export interface RuntimeOptions extends SessionSettings {
+  variant: 'fp32' | 'int8';
+  /** Skip the sha256 check of every file (tests that load the same bundle many times). */
+  skipVerify?: boolean;
+}
+
+interface GenerationConfig {
+  max_new_tokens?: number;
+  min_length?: number;
+  num_beams?: number;
+  length_penalty?: number;
+  repetition_penalty?: number;
+  early_stopping?: boolean | 'never';
+}
+
+interface PreprocessorConfig {
+  size?: { height: number; width: number };
+  rescale_factor?: number;
+  image_mean?: [number, number, number];
+  image_std?: [number, number, number];
+}
+
+export const LIMITS = { maxCaptions: 5, maxBeams: 8, maxNewTokens: 64, maxPromptTokens: 64 };
+
+export class BlipRuntime {
+  private constructor(
+    readonly dir: string,
+    readonly manifest: Manifest,
+    readonly tokenizer: BlipTokenizer,
+    private readonly vision: ort.InferenceSession,
+    private readonly decoder: ort.InferenceSession,
+    private readonly generation: GenerationConfig,
+    private readonly preprocessor: PreprocessorConfig,
+    private readonly options: RuntimeOptions,
+  ) {}
+
+  static async load(dir: string, options: RuntimeOptions): Promise<BlipRuntime> {
+    const manifest = await readManifest(dir);
+    if (!options.skipVerify) await verifyBundleFiles(dir, manifest);
+    const graphs = manifest.graphs[options.variant];
+    if (graphs === undefined) {
+      throw new ModelError(
+        ModelErrorCode.BundleInvalid,
+        `Model bundle ${dir} has no ${options.variant} graphs (export it with --quantize int8)`,
+      );
+    }
+    const readJson = async <T>(name: string): Promise<T> =>
+      JSON.parse(await readFile(join(dir, name), 'utf8')) as T;
+    const generation = await readJson<GenerationConfig>('generation_config.json');
+    const preprocessor = await readJson<PreprocessorConfig>('preprocessor_config.json');
+    const tokenizer = BlipTokenizer.fromBundle(dir, manifest.special_tokens);
+    const vision = await createSession(join(dir, graphs.vision), options);
+    const decoder = await createSession(join(dir, graphs.decoder), options);
+    return new BlipRuntime(dir, manifest, tokenizer, vision, decoder, generation, preprocessor, options);
+  }
+
+  get imageSize(): number {
+    return this.preprocessor.size?.height ?? this.manifest.dims.image_size;
+  }
+
+  info(): ModelInfo {
+    return {
+      id: this.manifest.source.id,
+      revision: this.manifest.source.revision,
+      version: this.options.variant === 'fp32' ? this.manifest.version : `${this.manifest.version}-int8`,
+      variant: this.options.variant,
+      executionProvider: this.options.executionProvider,
+      imageSize: this.imageSize,
+      preprocessing: { ...this.preprocessor },
+      generation: { ...this.generation },
+    };
+  }
+
+  normalizeSettings(): NormalizeSettings {
+    return {
+      rescaleFactor: this.preprocessor.rescale_factor ?? 1 / 255,
+      mean: this.preprocessor.image_mean ?? [0.48145466, 0.4578275, 0.40821073],
+      std: this.preprocessor.image_std ?? [0.26862954, 0.26130258, 0.27577711],
+    };
+  }
+
+  /** The decoding settings for a request's options, validated; bundle defaults fill the gaps. */
+  resolveSettings(options: DecodeOptions): GenerationSettings {
+    const numCaptions = options.numCaptions ?? 1;
+    const g = this.generation;
+    const numBeams = Math.max(options.numBeams ?? g.num_beams ?? 1, numCaptions);
+    const settings: GenerationSettings = {
+      maxNewTokens: options.maxNewTokens ?? g.max_new_tokens ?? 20,
+      minLength: options.minLength ?? g.min_length ?? 0,
+      numBeams,
+      numReturnSequences: numBeams,
+      lengthPenalty: options.lengthPenalty ?? g.length_penalty ?? 1,
+      repetitionPenalty: options.repetitionPenalty ?? g.repetition_penalty ?? 1,
+      earlyStopping: g.early_stopping ?? false,
+      sepTokenId: this.manifest.special_tokens.sep,
+      padTokenId: this.manifest.special_tokens.pad,
+    };
+    const bad = (what: string): never => {
+      throw new ModelError(ModelErrorCode.BadOptions, what);
+    };
+    if (!Number.isInteger(numCaptions) || numCaptions < 1 || numCaptions > LIMITS.maxCaptions) {
+      bad(`num_captions must be an integer from 1 to ${LIMITS.maxCaptions}`);
+    }
+    if (!Number.isInteger(numBeams) || numBeams < 1 || numBeams > LIMITS.maxBeams) {
+      bad(`num_beams must be an integer from 1 to ${LIMITS.maxBeams}`);
+    }
+    const s = settings;
+    if (!Number.isInteger(s.maxNewTokens) || s.maxNewTokens < 1 || s.maxNewTokens > LIMITS.maxNewTokens) {
+      bad(`max_new_tokens must be an integer from 1 to ${LIMITS.maxNewTokens}`);
+    }
+    if (!Number.isInteger(s.minLength) || s.minLength < 0 || s.minLength > LIMITS.maxNewTokens) {
+      bad(`min_length must be an integer from 0 to ${LIMITS.maxNewTokens}`);
+    }
+    if (!Number.isFinite(s.lengthPenalty) || Math.abs(s.lengthPenalty) > 10) {
+      bad('length_penalty must be a number from -10 to 10');
+    }
+    if (!Number.isFinite(s.repetitionPenalty) || s.repetitionPenalty <= 0 || s.repetitionPenalty > 10) {
+      bad('repetition_penalty must be a number in (0, 10]');
+    }
+    return settings;
+  }
+
+  promptIds(prompt: string | undefined): number[] {
+    const ids = this.tokenizer.promptIds(prompt);
+    if (ids.length > LIMITS.maxPromptTokens) {
+      throw new ModelError(
+        ModelErrorCode.BadOptions,
+        `prompt is too long (at most ${LIMITS.maxPromptTokens} tokens)`,
+      );
+    }
+    return ids;
+  }
+
+  /** One vision call for all images: the cross-attention K/V of every decoder layer. */
+  async encode(pixelValues: Float32Array[]): Promise<CrossAttention> {
+    const size = this.imageSize;
+    const plane = 3 * size * size;
+    const batch = new Float32Array(pixelValues.length * plane);
+    pixelValues.forEach((p, i) => batch.set(p, i * plane));
+    const out = await this.vision.run({
+      pixel_values: new ortRuntime.Tensor('float32', batch, [pixelValues.length, 3, size, size]),
+    });
+    const layers = this.manifest.dims.text_layers;
+    const keys: Float32Array[] = [];
+    const values: Float32Array[] = [];
+    for (let i = 0; i < layers; i++) {
+      keys.push(out[`cross_key.${i}`].data as Float32Array);
+      values.push(out[`cross_value.${i}`].data as Float32Array);
+    }
+    return { keys, values, images: pixelValues.length };
+  }
+
+  /** Token-level generation on given pixel values (what the parity tests compare with `generate`). */
+  async generate(
+    pixelValues: Float32Array[],
+    prompts: number[][],
+    settings: GenerationSettings,
+  ): Promise<DecodedSequence[][]> {
+    const cross = await this.encode(pixelValues);
+    return this.decode(
+      cross,
+      prompts,
+      prompts.map((_, i) => i),
+      settings,
+    );
+  }
+
+  private async decode(
+    cross: CrossAttention,
+    prompts: number[][],
+    images: number[],
+    settings: GenerationSettings,
+  ): Promise<DecodedSequence[][]> {
+    const d = this.manifest.dims;
+    const backend = new OnnxDecoderBackend(
+      this.decoder,
+      {
+        layers: d.text_layers,
+        heads: d.text_heads,
+        headDim: d.head_dim,
+        imageTokens: d.image_tokens,
+        vocabSize: d.vocab_size,
+      },
+      cross,
+    );
+    if (settings.numBeams === 1) {
+      const rows = await greedyDecode(backend, prompts, images, settings);
+      return rows.map((r) => [r]);
+    }
+    return beamSearchDecode(backend, prompts, images, settings);
+  }
+
+  /** Captions a batch: one vision call, one decoding loop per distinct decoding setting. */
+  async caption(requests: CaptionRequest[]): Promise<Caption[][]> {
+    if (requests.length === 0) return [];
+    const resolved = requests.map((r) => ({
+      settings: this.resolveSettings(r.options),
+      prompt: this.promptIds(r.options.prompt),
+      numCaptions: r.options.numCaptions ?? 1,
+    }));
+    const norm = this.normalizeSettings();
+    const pixels = requests.map((r) => {
+      if (r.image.size !== this.imageSize || r.image.rgb.length !== this.imageSize * this.imageSize * 3) {
+        throw new ModelError(
+          ModelErrorCode.BadOptions,
+          `image must be ${this.imageSize}x${this.imageSize} RGB`,
+        );
+      }
+      return toPixelValues(r.image.rgb, this.imageSize, norm);
+    });
+    let cross: CrossAttention;
+    try {
+      cross = await this.encode(pixels);
+    } catch (err) {
+      throw new ModelError(ModelErrorCode.InferenceFailed, 'vision encoder failed', { cause: err });
+    }
+    const groups = new Map<string, number[]>();
+    resolved.forEach((r, i) => {
+      const key = JSON.stringify(r.settings);
+      groups.set(key, [...(groups.get(key) ?? []), i]);
+    });
+    const results: Caption[][] = new Array<Caption[]>(requests.length);
+    for (const members of groups.values()) {
+      const settings = resolved[members[0]].settings;
+      let decoded: DecodedSequence[][];
+      try {
+        decoded = await this.decode(
+          cross,
+          members.map((i) => resolved[i].prompt),
+          members,
+          settings,
+        );
+      } catch (err) {
+        throw new ModelError(ModelErrorCode.InferenceFailed, 'text decoder failed', { cause: err });
+      }
+      members.forEach((requestIndex, j) => {
+        results[requestIndex] = this.toCaptions(decoded[j], resolved[requestIndex].numCaptions);
+      });
+    }
+    return results;
+  }
+
+  /** Distinct texts, best confidence first, at most n. */
+  private toCaptions(sequences: DecodedSequence[], n: number): Caption[] {
+    const byText = new Map<string, number>();
+    for (const s of sequences) {
+      const text = this.tokenizer.decode(s.ids).trim();
+      const confidence = Math.min(1, Math.exp(s.meanLogProb));
+      if (!byText.has(text) || (byText.get(text) ?? 0) < confidence) byText.set(text, confidence);
+    }
+    return [...byText.entries()]
+      .map(([text, confidence]) => ({ text, confidence }))
+      .sort((a, b) => b.confidence - a.confidence)
+      .slice(0, n);
+  }
+
+  async release(): Promise<void> {
+    await this.vision.release();
+    await this.decoder.release();
+  }
+}

@@ -1,0 +1,34 @@
+/** ONNX Runtime session creation with the configured execution provider and threads. */
+import * as ort from 'onnxruntime-node';
+import { ModelError, ModelErrorCode } from '../model.errors';
+
+export interface SessionSettings {
+  executionProvider: 'cpu' | 'cuda';
+  intraOpThreads: number;
+  interOpThreads: number;
+}
+
+export async function createSession(path: string, settings: SessionSettings): Promise<ort.InferenceSession> {
+  const options: ort.InferenceSession.SessionOptions = {
+    executionProviders: settings.executionProvider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    enableCpuMemArena: true,
+    enableMemPattern: true,
+    ...(settings.intraOpThreads > 0 ? { intraOpNumThreads: settings.intraOpThreads } : {}),
+    ...(settings.interOpThreads > 0 ? { interOpNumThreads: settings.interOpThreads } : {}),
+  };
+  try {
+    return await ort.InferenceSession.create(path, options);
+  } catch (err) {
+    const hint =
+      settings.executionProvider === 'cuda'
+        ? ' (EXECUTION_PROVIDER=cuda needs onnxruntime-node installed with ONNXRUNTIME_NODE_INSTALL=cuda12, CUDA 12 and cuDNN 9)'
+        : '';
+    throw new ModelError(
+      ModelErrorCode.BundleInvalid,
+      `Cannot load ONNX graph ${path}${hint}: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  }
+}
