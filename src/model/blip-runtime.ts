@@ -184,14 +184,21 @@ export class BlipRuntime {
     );
   }
 
-  private async decode(
-    cross: CrossAttention,
-    prompts: number[][],
-    images: number[],
-    settings: GenerationSettings,
-  ): Promise<DecodedSequence[][]> {
+  /**
+   * Logits of every step when the decoder is fed a given continuation (teacher forcing): how the int8
+   * graphs' agreement with fp32 is measured on the same token path.
+   */
+  async forcedLogits(pixelValues: Float32Array, prompt: number[], tokens: number[]): Promise<Float32Array[]> {
+    const cross = await this.encode([pixelValues]);
+    const backend = this.backend(cross);
+    const steps = [new Float32Array(await backend.prefill([prompt], [0]))];
+    for (const token of tokens.slice(0, -1)) steps.push(new Float32Array(await backend.step([token])));
+    return steps;
+  }
+
+  private backend(cross: CrossAttention): OnnxDecoderBackend {
     const d = this.manifest.dims;
-    const backend = new OnnxDecoderBackend(
+    return new OnnxDecoderBackend(
       this.decoder,
       {
         layers: d.text_layers,
@@ -202,6 +209,15 @@ export class BlipRuntime {
       },
       cross,
     );
+  }
+
+  private async decode(
+    cross: CrossAttention,
+    prompts: number[][],
+    images: number[],
+    settings: GenerationSettings,
+  ): Promise<DecodedSequence[][]> {
+    const backend = this.backend(cross);
     if (settings.numBeams === 1) {
       const rows = await greedyDecode(backend, prompts, images, settings);
       return rows.map((r) => [r]);
