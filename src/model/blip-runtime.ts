@@ -211,7 +211,8 @@ export class BlipRuntime {
     );
   }
 
-  private async decode(
+  /** Decoding from already computed cross-attention K/V (benchmarks time the two halves apart). */
+  async decode(
     cross: CrossAttention,
     prompts: number[][],
     images: number[],
