@@ -1,0 +1,59 @@
+/**
+ * From accepted bytes to what the rest of the pipeline needs: the sha256 of the original bytes (cache key,
+ * response) and the image as the model takes it (decodeImage: format allowlist by magic bytes, header
+ * checked against the pixel and frame limits before decoding, EXIF orientation, sRGB, first frame,
+ * resize). Model errors become intake problems: 415 unsupported, 422 undecodable or too big.
+ */
+import { createHash } from 'node:crypto';
+import { ModelError } from '../model/model.errors';
+import { decodeImage, type DecodedImage } from '../model/preprocess/decode-image';
+import { describeNonImage, sniffImageFormat } from '../model/preprocess/image-format';
+import { fromModelError, ImageProblem } from './image.errors';
+
+/** Side of the square image BLIP takes; every bundle this project exports uses it. */
+export const MODEL_IMAGE_SIZE = 384;
+
+export interface ImageLimits {
+  maxBytes: number;
+  maxPixels: number;
+  maxFrames: number;
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export class ImagePreparer {
+  constructor(private readonly limits: ImageLimits) {}
+
+  /** Size and format checks that need no decoding (a 413 or 415 answers before any work). */
+  precheck(bytes: Uint8Array): void {
+    if (bytes.length === 0) throw ImageProblem.empty();
+    if (bytes.length > this.limits.maxBytes) {
+      throw ImageProblem.tooLarge(
+        `The image is ${bytes.length} bytes; the limit is ${this.limits.maxBytes} bytes.`,
+      );
+    }
+    if (sniffImageFormat(bytes) === undefined) {
+      throw ImageProblem.unsupported(
+        `Unsupported image format: the upload is ${describeNonImage(bytes)}. Send JPEG, PNG, WebP, GIF, AVIF/HEIF or TIFF.`,
+      );
+    }
+  }
+
+  /** Decodes to the model's input; throws AppError (415/422) for anything it cannot take. */
+  async prepare(bytes: Uint8Array, size = MODEL_IMAGE_SIZE): Promise<DecodedImage> {
+    this.precheck(bytes);
+    try {
+      return await decodeImage(bytes, size, {
+        maxPixels: this.limits.maxPixels,
+        maxFrames: this.limits.maxFrames,
+      });
+    } catch (err) {
+      if (err instanceof ModelError) throw fromModelError(err);
+      throw ImageProblem.undecodable(
+        `The image could not be decoded: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  }
+}
