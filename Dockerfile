@@ -1,0 +1,46 @@
+# syntax=docker/dockerfile:1
+# Captioner API and CPU worker image (one image, two commands):
+#   API (default):  node dist/main.js    listens on PORT (3000)
+#   CPU worker:     node dist/worker.js  serves /health/* and /metrics on WORKER_HEALTH_PORT (3001)
+# The GPU worker has its own image (Dockerfile.gpu). Model bundles are not baked in: mount one at
+# MODEL_PATH (the Helm chart uses a PVC, an image volume or the exporter init container, Dockerfile.exporter).
+#
+# Build args:
+#   NODE_IMAGE  base image for build and runtime (Node >= 20.19 on glibc, which sharp 0.35 needs)
+# The runtime user is uid/gid 10001 (no name lookups needed); the chart's runAsUser must match.
+#
+#   docker build -t captioner:0.1.0 .
+#   docker run -p 3000:3000 -e JWT_SECRET=... captioner:0.1.0
+#   docker run -e REDIS_URL=redis://... -v $PWD/models:/models:ro captioner:0.1.0 node dist/worker.js
+ARG NODE_IMAGE=node:22-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+# .npmrc sets onnxruntime-node-install=skip: the CPU binaries ship inside the npm package; only the CUDA
+# provider is downloaded by its install script, and this image does not want it.
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY src ./src
+RUN npm run build \
+ && npm prune --omit=dev --no-audit --no-fund \
+ && npm cache clean --force
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    PORT=3000 \
+    WORKER_HEALTH_PORT=3001 \
+    MODEL_PATH=/models/blip-base \
+    EXECUTION_PROVIDER=cpu
+RUN groupadd --system --gid 10001 captioner \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /tmp --no-create-home \
+      --shell /usr/sbin/nologin captioner
+WORKDIR /app
+# Code and dependencies stay owned by root and read-only to the app user (the chart also mounts the root
+# filesystem read-only, with an emptyDir on /tmp).
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+USER 10001:10001
+EXPOSE 3000 3001
+CMD ["node", "dist/main.js"]
