@@ -1,0 +1,24 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { captionCacheKey, normalizeOptions } from '../../../src/cache/cache-key';
+
+const sha = 'f'.repeat(64);
+
+test('the key changes with the image, the model version and each option', () => {
+  const base = captionCacheKey(sha, 'v1', {});
+  assert.notEqual(base, captionCacheKey('e'.repeat(64), 'v1', {}));
+  assert.notEqual(base, captionCacheKey(sha, 'v2', {}));
+  assert.notEqual(base, captionCacheKey(sha, 'v1', { prompt: 'a picture of' }));
+  assert.notEqual(base, captionCacheKey(sha, 'v1', { numCaptions: 3 }));
+  assert.match(base, /^k1:v1:f{64}:[0-9a-f]{16}$/);
+  assert.ok(!base.includes('picture'));
+});
+
+test('normalization: defaults, whitespace and empty prompts give one key', () => {
+  assert.equal(captionCacheKey(sha, 'v', {}), captionCacheKey(sha, 'v', { numCaptions: 1, prompt: '  ' }));
+  assert.equal(
+    captionCacheKey(sha, 'v', { prompt: 'a  picture\tof ' }),
+    captionCacheKey(sha, 'v', { prompt: 'a picture of' }),
+  );
+  assert.deepEqual(normalizeOptions({ prompt: ' x ' }), { prompt: 'x', numCaptions: 1 });
+});
