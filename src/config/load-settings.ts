@@ -6,6 +6,7 @@
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
+import { isSecretSetting } from './secret.decorator';
 
 export class ConfigError extends Error {
   constructor(
@@ -46,7 +47,12 @@ export function loadSettings<T extends object>(cls: new () => T, env: Env = proc
   const errors = validateSync(settings, { whitelist: false, forbidUnknownValues: true });
   if (errors.length > 0) {
     const lines = errors.map((e) => {
-      const shown = raw[e.property] === undefined ? '(unset)' : JSON.stringify(raw[e.property]);
+      const shown =
+        raw[e.property] === undefined
+          ? '(unset)'
+          : isSecretSetting(cls, e.property)
+            ? '(set, value hidden)'
+            : JSON.stringify(raw[e.property]);
       return `${e.property}=${shown}: ${Object.values(e.constraints ?? {}).join('; ')}`;
     });
     throw new ConfigError(

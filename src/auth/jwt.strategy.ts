@@ -1,0 +1,94 @@
+/**
+ * passport-jwt strategy: Bearer header only (never the query string), algorithms pinned to the
+ * configured key, issuer and audience required, exp required and nbf honoured with a 5 s clock tolerance.
+ */
+import { KeyObject } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import { createRemoteJWKSet, decodeProtectedHeader } from 'jose';
+import {
+  ExtractJwt,
+  Strategy,
+  type SecretOrKeyProvider,
+  type StrategyOptionsWithoutRequest,
+} from 'passport-jwt';
+import { AuthProblems } from './auth.problems';
+import { AuthSettings } from './auth.settings';
+import { scopesOf, type AuthenticatedSubject } from './authenticated-subject';
+import type { KeyVerification } from './jwt-keys';
+
+export const JWT_STRATEGY = 'jwt';
+export const CLOCK_TOLERANCE_SECONDS = 5;
+const MAX_SUBJECT_LENGTH = 256;
+
+/** The JWKS endpoint did not answer: a 503, not the caller's fault. */
+export class JwksUnavailableError extends Error {
+  override readonly name = 'JwksUnavailableError';
+}
+
+function jwksKeyProvider(verification: Extract<KeyVerification, { kind: 'jwks' }>): SecretOrKeyProvider {
+  const jwks = createRemoteJWKSet(verification.url, { timeoutDuration: 3000, cooldownDuration: 30_000 });
+  return (_request, rawJwtToken, done) => {
+    let header: ReturnType<typeof decodeProtectedHeader>;
+    try {
+      header = decodeProtectedHeader(String(rawJwtToken));
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
+    if (!header.alg || !(verification.algorithms as string[]).includes(header.alg)) {
+      done(new Error(`algorithm ${String(header.alg)} is not allowed`));
+      return;
+    }
+    jwks(header).then(
+      (key) => done(null, KeyObject.from(key).export({ type: 'spki', format: 'pem' }).toString()),
+      (err: unknown) => {
+        const code = (err as { code?: string }).code;
+        // No matching key is the token's problem; a timeout or a failed fetch is ours.
+        done(
+          code === 'ERR_JWKS_NO_MATCHING_KEY' || code === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS'
+            ? (err as Error)
+            : new JwksUnavailableError(String(code ?? err)),
+        );
+      },
+    );
+  };
+}
+
+export function strategyOptions(settings: AuthSettings): StrategyOptionsWithoutRequest {
+  const verification = settings.verification();
+  const common = {
+    jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+    ignoreExpiration: false,
+    algorithms: verification.algorithms,
+    issuer: settings.JWT_ISSUER,
+    audience: settings.JWT_AUDIENCE,
+    jsonWebTokenOptions: { clockTolerance: CLOCK_TOLERANCE_SECONDS },
+  };
+  switch (verification.kind) {
+    case 'secret':
+      return { ...common, secretOrKey: verification.secret };
+    case 'public-key':
+      return { ...common, secretOrKey: verification.key.export({ type: 'spki', format: 'pem' }).toString() };
+    case 'jwks':
+      return { ...common, secretOrKeyProvider: jwksKeyProvider(verification) };
+  }
+}
+
+@Injectable()
+export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
+  constructor(settings: AuthSettings) {
+    super(strategyOptions(settings));
+  }
+
+  /** Runs after the signature, algorithm, iss, aud, exp and nbf checks passed. */
+  validate(payload: Record<string, unknown>): AuthenticatedSubject {
+    const { sub, exp } = payload;
+    // jsonwebtoken accepts a token without exp; this API does not (a leaked token must die).
+    if (typeof exp !== 'number') throw AuthProblems.unauthorized('invalid');
+    if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUBJECT_LENGTH) {
+      throw AuthProblems.unauthorized('invalid');
+    }
+    return { sub, scopes: scopesOf(payload) };
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Builds the API application on Fastify without listening: main.ts listens on PORT, e2e tests on port 0.
+ * Everything HTTP-wide lives here: body and multipart limits, proxy trust, request ids, security headers,
+ * /api prefix and URI versioning, validation, the problem+json filter, metrics, docs and the drain.
+ */
+import { RequestMethod, VersioningType, type DynamicModule, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
+import { AppModule } from '../app.module';
+import { HttpSettings } from '../config/http.settings';
+import { loadSettings } from '../config/load-settings';
+import { ProblemFilter } from '../common/problem/problem.filter';
+import { createValidationPipe } from '../common/validation.pipe';
+import { ImageSettings } from '../image/image.settings';
+import { installHttpMetrics } from '../metrics/http-metrics.hook';
+import { MetricsService } from '../metrics/metrics.service';
+import { setupDocs } from './docs';
+import { DrainingFastifyAdapter } from './draining-fastify.adapter';
+import { requestIdFor } from './request-id';
+import { installResponseHeaders, registerSecurityHeaders } from './security-headers';
+
+export const API_PREFIX = 'api';
+
+/** Multipart limits: one file (`image`) and a handful of small option fields. */
+export function multipartLimits(maxUploadBytes: number): Record<string, number> {
+  return {
+    fileSize: maxUploadBytes,
+    files: 1,
+    fields: 8,
+    parts: 10,
+    fieldSize: 4096,
+    fieldNameSize: 64,
+    headerPairs: 32,
+  };
+}
+
+/**
+ * Trust exactly `hops` proxies in front of the API: the client address is the entry of X-Forwarded-For
+ * that many hops back. Fastify's numeric trustProxy now trusts nobody, hence the function.
+ */
+export function trustProxyHops(hops: number): false | ((address: string, hop: number) => boolean) {
+  return hops > 0 ? (_address, hop) => hop < hops : false;
+}
+
+export interface CreateAppOptions {
+  /** The root module; AppModule unless a test brings its own composition. */
+  module?: Type<unknown> | DynamicModule;
+}
+
+export async function createApp(options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
+  // Read before Nest exists: the adapter needs them. A bad value throws a ConfigError naming it.
+  const http = loadSettings(HttpSettings);
+  const image = loadSettings(ImageSettings);
+
+  const adapter = new DrainingFastifyAdapter(
+    {
+      logger: false,
+      trustProxy: trustProxyHops(http.TRUST_PROXY_HOPS),
+      // JSON bodies carry base64 images: 4/3 of the largest upload plus the other fields.
+      bodyLimit: image.maxJsonBodyBytes,
+      genReqId: requestIdFor,
+      return503OnClosing: false,
+      multipart: { limits: multipartLimits(image.MAX_UPLOAD_BYTES), throwFileSizeLimit: true },
+    },
+    http.SHUTDOWN_DRAIN_TIMEOUT_MS,
+  );
+
+  const app = await NestFactory.create<NestFastifyApplication>(options.module ?? AppModule, adapter, {
+    bufferLogs: true,
+    abortOnError: false,
+  });
+  const pino = app.get(PinoNestLogger, { strict: false, optional: true } as never) as
+    PinoNestLogger | undefined;
+  if (pino) app.useLogger(pino);
+  else app.flushLogs();
+
+  const fastify = app.getHttpAdapter().getInstance();
+  await registerSecurityHeaders(app);
+  installResponseHeaders(fastify);
+  adapter.installDrainHook(fastify);
+  installHttpMetrics(fastify, app.get(MetricsService, { strict: false }));
+
+  app.setGlobalPrefix(API_PREFIX, {
+    exclude: [
+      { path: 'health/live', method: RequestMethod.GET },
+      { path: 'health/ready', method: RequestMethod.GET },
+      { path: 'health/startup', method: RequestMethod.GET },
+      { path: 'metrics', method: RequestMethod.GET },
+    ],
+  });
+  app.enableVersioning({ type: VersioningType.URI });
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new ProblemFilter());
+  setupDocs(app);
+  return app;
+}

@@ -1,0 +1,94 @@
+/**
+ * What never reaches the logs: credentials (Authorization, cookies, tokens in a query string) and image
+ * bytes (base64 fields, buffers). Request logging keeps an allowlist of headers; the redaction paths are
+ * the second line of defence for anything else that gets logged.
+ */
+const SECRET_QUERY_PARAMS = ['token', 'access_token', 'id_token', 'refresh_token', 'jwt'];
+const IMAGE_FIELDS = ['image_base64', 'imageBase64', 'image_bytes', 'imageBytes', 'rgb'];
+const CREDENTIAL_FIELDS = ['authorization', 'cookie', 'token', 'access_token', 'password', 'secret'];
+
+export const REDACTED = '[redacted]';
+
+/** pino `redact` paths: top level and up to two levels deep. */
+export const REDACT_PATHS: string[] = [
+  'req.headers.authorization',
+  'req.headers["proxy-authorization"]',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  'req.query.token',
+  'req.query.access_token',
+  ...[...IMAGE_FIELDS, ...CREDENTIAL_FIELDS].flatMap((f) => [f, `*.${f}`, `*.*.${f}`]),
+];
+
+const LOGGED_HEADERS = [
+  'user-agent',
+  'content-type',
+  'content-length',
+  'accept',
+  'x-forwarded-for',
+  'prefer',
+];
+
+/** The URL with the values of credential-like query parameters replaced. */
+export function sanitizeUrl(url: string | undefined): string | undefined {
+  if (!url) return url;
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const query = url
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const name = decodeURIComponentSafe(eq < 0 ? pair : pair.slice(0, eq)).toLowerCase();
+      return SECRET_QUERY_PARAMS.includes(name)
+        ? `${pair.slice(0, eq < 0 ? pair.length : eq)}=${REDACTED}`
+        : pair;
+    })
+    .join('&');
+  return `${url.slice(0, q)}?${query}`;
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+interface SerializedRequest {
+  id?: unknown;
+  method?: string;
+  url?: string;
+  headers?: Record<string, unknown>;
+  remoteAddress?: string;
+}
+
+/** pino-http `req` serializer: method, sanitized URL, a few harmless headers. */
+export function serializeRequest(req: SerializedRequest): Record<string, unknown> {
+  const headers: Record<string, unknown> = {};
+  for (const name of LOGGED_HEADERS) {
+    if (req.headers?.[name] !== undefined) headers[name] = req.headers[name];
+  }
+  return { method: req.method, url: sanitizeUrl(req.url), headers, remoteAddress: req.remoteAddress };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** pino `formatters.log`: byte arrays anywhere in the first two levels become their length. */
+export function redactBytes(object: Record<string, unknown>): Record<string, unknown> {
+  const scrub = (value: unknown, depth: number): unknown => {
+    if (Buffer.isBuffer(value) || value instanceof Uint8Array) return `[${value.byteLength} bytes]`;
+    if (depth > 0 && isPlainObject(value)) {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value)) out[k] = scrub(v, depth - 1);
+      return out;
+    }
+    return value;
+  };
+  return scrub(object, 2) as Record<string, unknown>;
+}

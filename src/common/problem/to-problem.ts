@@ -1,0 +1,245 @@
+/**
+ * Maps anything thrown while serving a request to a problem: coded domain errors, Nest HTTP exceptions,
+ * Fastify and @fastify/multipart errors. Anything else is unexpected: a generic 500, never its message.
+ */
+import { HttpException, NotFoundException } from '@nestjs/common';
+import { ThrottlerException } from '@nestjs/throttler';
+import { ModelError, ModelErrorCode } from '../../model/model.errors';
+import { AppError, type ProblemShape } from '../app-error';
+
+export interface MappedProblem {
+  problem: ProblemShape;
+  /** True for errors nobody anticipated: they get an error id and are logged with their stack. */
+  unexpected: boolean;
+}
+
+const MODEL_PROBLEMS: Record<ModelErrorCode, { status: number; title: string }> = {
+  [ModelErrorCode.EmptyImage]: { status: 422, title: 'Empty image' },
+  [ModelErrorCode.UnsupportedFormat]: { status: 415, title: 'Unsupported image format' },
+  [ModelErrorCode.Undecodable]: { status: 422, title: 'Undecodable image' },
+  [ModelErrorCode.TooManyPixels]: { status: 422, title: 'Image has too many pixels' },
+  [ModelErrorCode.TooManyFrames]: { status: 422, title: 'Image has too many frames' },
+  [ModelErrorCode.BadOptions]: { status: 400, title: 'Bad captioning options' },
+  [ModelErrorCode.BundleInvalid]: { status: 503, title: 'Model unavailable' },
+  [ModelErrorCode.InferenceFailed]: { status: 500, title: 'Inference failed' },
+};
+
+/** Codes and titles by status, for exceptions that carry only a status. */
+const BY_STATUS: Record<number, { code: string; title: string }> = {
+  400: { code: 'request.bad_request', title: 'Bad request' },
+  401: { code: 'auth.unauthorized', title: 'Unauthorized' },
+  403: { code: 'auth.forbidden', title: 'Forbidden' },
+  404: { code: 'http.not_found', title: 'Not found' },
+  405: { code: 'http.method_not_allowed', title: 'Method not allowed' },
+  406: { code: 'http.not_acceptable', title: 'Not acceptable' },
+  408: { code: 'http.request_timeout', title: 'Request timeout' },
+  409: { code: 'http.conflict', title: 'Conflict' },
+  410: { code: 'http.gone', title: 'Gone' },
+  411: { code: 'request.length_required', title: 'Length required' },
+  413: { code: 'request.too_large', title: 'Request too large' },
+  414: { code: 'request.uri_too_long', title: 'URI too long' },
+  415: { code: 'request.unsupported_media_type', title: 'Unsupported media type' },
+  422: { code: 'request.unprocessable', title: 'Unprocessable content' },
+  429: { code: 'rate_limit.exceeded', title: 'Too many requests' },
+  431: { code: 'request.headers_too_large', title: 'Request header fields too large' },
+  500: { code: 'internal', title: 'Internal server error' },
+  502: { code: 'service.bad_gateway', title: 'Bad gateway' },
+  503: { code: 'service.unavailable', title: 'Service unavailable' },
+  504: { code: 'service.timeout', title: 'Gateway timeout' },
+};
+
+function byStatus(status: number): { code: string; title: string } {
+  return BY_STATUS[status] ?? { code: status >= 500 ? 'internal' : `http.${status}`, title: 'Error' };
+}
+
+/** Fastify's own and @fastify/multipart's error codes, with the status and wording this API uses. */
+const FASTIFY_PROBLEMS: Record<string, { status: number; code: string; title: string; detail: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    status: 413,
+    code: 'request.too_large',
+    title: 'Request too large',
+    detail: 'The request body is larger than this server accepts.',
+  },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    status: 415,
+    code: 'request.unsupported_media_type',
+    title: 'Unsupported media type',
+    detail: 'Send multipart/form-data or application/json.',
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    status: 400,
+    code: 'request.bad_content_length',
+    title: 'Bad request',
+    detail: 'The Content-Length does not match the body.',
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    status: 400,
+    code: 'request.malformed_json',
+    title: 'Malformed JSON',
+    detail: 'The JSON body is empty.',
+  },
+  FST_ERR_CTP_INVALID_JSON_BODY: {
+    status: 400,
+    code: 'request.malformed_json',
+    title: 'Malformed JSON',
+    detail: 'The body is not valid JSON.',
+  },
+  FST_REQ_FILE_TOO_LARGE: {
+    status: 413,
+    code: 'request.too_large',
+    title: 'Request too large',
+    detail: 'The uploaded file is larger than this server accepts.',
+  },
+  FST_FILES_LIMIT: {
+    status: 413,
+    code: 'request.too_many_parts',
+    title: 'Too many files',
+    detail: 'Send exactly one file, in the field `image`.',
+  },
+  FST_FIELDS_LIMIT: {
+    status: 413,
+    code: 'request.too_many_parts',
+    title: 'Too many fields',
+    detail: 'The form has more fields than this endpoint accepts.',
+  },
+  FST_PARTS_LIMIT: {
+    status: 413,
+    code: 'request.too_many_parts',
+    title: 'Too many parts',
+    detail: 'The form has more parts than this endpoint accepts.',
+  },
+  FST_INVALID_MULTIPART_CONTENT_TYPE: {
+    status: 415,
+    code: 'request.unsupported_media_type',
+    title: 'Unsupported media type',
+    detail: 'This endpoint expects multipart/form-data here.',
+  },
+  FST_INVALID_JSON_FIELD_ERROR: {
+    status: 400,
+    code: 'request.malformed_multipart',
+    title: 'Malformed form field',
+    detail: 'A form field declared as JSON is not valid JSON.',
+  },
+  FST_PROTO_VIOLATION: {
+    status: 400,
+    code: 'request.malformed_multipart',
+    title: 'Malformed form field',
+    detail: 'A form field name is not allowed.',
+  },
+  FST_MP_PREMATURE_CLOSE: {
+    status: 400,
+    code: 'request.malformed_multipart',
+    title: 'Incomplete multipart body',
+    detail: 'The request ended before the multipart body was complete.',
+  },
+};
+
+/** Messages of busboy (under @fastify/multipart): malformed client input, not server faults. */
+const MALFORMED_MULTIPART =
+  /^(Multipart: Boundary not found|Unexpected end of (form|multipart data)|Malformed part header|.* terminated early due to unexpected end of multipart data)/;
+
+interface CodedError {
+  code?: unknown;
+  statusCode?: unknown;
+  status?: unknown;
+  message?: unknown;
+}
+
+function httpExceptionDetail(exception: HttpException, status: number): string {
+  const response = exception.getResponse();
+  const message =
+    typeof response === 'string'
+      ? response
+      : typeof response === 'object' && response !== null && 'message' in response
+        ? (response as { message: unknown }).message
+        : undefined;
+  if (typeof message === 'string' && message.length > 0) return message;
+  if (Array.isArray(message) && message.every((m) => typeof m === 'string')) return message.join('; ');
+  return status === 404 ? 'The requested resource does not exist.' : byStatus(status).title;
+}
+
+/** Fastify, @fastify/multipart and busboy errors: client mistakes with a status of their own. */
+function fromCodedError(error: unknown): ProblemShape | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const e = error as CodedError;
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  const known = code !== undefined ? FASTIFY_PROBLEMS[code] : undefined;
+  if (known) return { code: known.code, status: known.status, title: known.title, detail: known.detail };
+  const status = typeof e.statusCode === 'number' ? e.statusCode : undefined;
+  if (error instanceof SyntaxError && status === 400) {
+    return {
+      code: 'request.malformed_json',
+      status: 400,
+      title: 'Malformed JSON',
+      detail: 'The body is not valid JSON.',
+    };
+  }
+  if (code?.startsWith('FST_') && status !== undefined && status >= 400 && status < 500) {
+    const { code: problemCode, title } = byStatus(status);
+    return { code: problemCode, status, title, detail: typeof e.message === 'string' ? e.message : title };
+  }
+  if (typeof e.message === 'string' && MALFORMED_MULTIPART.test(e.message)) {
+    return {
+      code: 'request.malformed_multipart',
+      status: 400,
+      title: 'Malformed multipart body',
+      detail: 'The multipart/form-data body could not be parsed.',
+    };
+  }
+  return undefined;
+}
+
+export function toProblem(exception: unknown): MappedProblem {
+  if (exception instanceof AppError) return { problem: exception.problem, unexpected: false };
+
+  if (exception instanceof ModelError) {
+    const { status, title } = MODEL_PROBLEMS[exception.code] ?? {
+      status: 500,
+      title: 'Internal server error',
+    };
+    // A failed inference is ours, not the client's: no internals in the answer.
+    const detail = status >= 500 && status !== 503 ? 'Captioning failed.' : exception.message;
+    return { problem: { code: exception.code, status, title, detail }, unexpected: status === 500 };
+  }
+
+  if (exception instanceof ThrottlerException) {
+    return {
+      problem: {
+        code: 'rate_limit.exceeded',
+        status: 429,
+        title: 'Too many requests',
+        detail:
+          'The rate limit of this client was exceeded; retry after the number of seconds in Retry-After.',
+      },
+      unexpected: false,
+    };
+  }
+
+  // Nest's Fastify adapter wraps Fastify's 4xx errors in an HttpException; the coded cause says more.
+  const cause = exception instanceof HttpException ? exception.cause : undefined;
+  const coded = fromCodedError(cause) ?? fromCodedError(exception);
+  if (coded) return { problem: coded, unexpected: false };
+
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    const { code, title } = byStatus(status);
+    // Nest's router answers unknown routes with "Cannot GET /path?query": do not echo the URL back.
+    const detail =
+      exception instanceof NotFoundException && /^Cannot [A-Z]+ /.test(exception.message)
+        ? 'No route matches this method and path.'
+        : status === 500
+          ? 'An unexpected error occurred.'
+          : httpExceptionDetail(exception, status);
+    return { problem: { code, status, title, detail }, unexpected: status === 500 };
+  }
+
+  return {
+    problem: {
+      code: 'internal',
+      status: 500,
+      title: 'Internal server error',
+      detail: 'An unexpected error occurred.',
+    },
+    unexpected: true,
+  };
+}

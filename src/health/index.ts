@@ -1,0 +1,3 @@
+export { HealthModule } from './health.module';
+export { HealthChecks, type HealthReport } from './health-checks.service';
+export { startWorkerHealthServer, type WorkerHealthServer } from './worker-health.server';
