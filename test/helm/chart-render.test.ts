@@ -4,9 +4,12 @@
  * secrets only through Secrets, every required setting present, graceful termination.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import {
   FULLNAME,
+  ROOT,
   SECRET_SETTINGS,
   helmBin,
   notes,
@@ -365,7 +368,13 @@ describe('default values', () => {
   test('NOTES explain how to get a token and call the API, and warn that no Redis is set', () => {
     const text = notes();
     assert.match(text, /get secret cap-captioner -o jsonpath='\{\.data\.JWT_SECRET\}'/);
-    assert.match(text, /npm run --silent token/);
+    assert.match(text, /npm run --silent token -- --sub /);
+    // The token CLI ships in the API image as dist/cli/token.js (built from src/cli/token.ts).
+    assert.match(
+      text,
+      /exec deployment\/cap-captioner-api -c api -- \\\n\s+node dist\/cli\/token\.js --sub /,
+    );
+    assert.ok(existsSync(join(ROOT, 'src/cli/token.ts')), 'src/cli/token.ts (the token CLI) is gone');
     assert.match(text, /Authorization: Bearer \$TOKEN/);
     assert.match(text, /\/api\/v1\/caption/);
     assert.match(text, /port-forward service\/cap-captioner-api/);
