@@ -36,4 +36,19 @@ export class JobSettings {
   @Min(0)
   @Max(10_000)
   BATCH_MAX_WAIT_MS = 10;
+
+  /**
+   * Worker job lock. BullMQ renews it every half period from the event loop, which inference does not
+   * block (ONNX Runtime runs off the loop), so it only has to outlast a stall, not the longest batch. A
+   * worker that dies leaves its jobs to be taken over after about lock + stalled-check interval.
+   */
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  JOB_LOCK_DURATION_MS = 30_000;
+
+  @IsInt()
+  @Min(500)
+  @Max(600_000)
+  JOB_STALLED_INTERVAL_MS = 15_000;
 }

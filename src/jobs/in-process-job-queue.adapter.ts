@@ -1,0 +1,137 @@
+/**
+ * Embedded mode's job queue: jobs run in this process through the CaptionJobProcessor (and so the
+ * CaptionBatcher). Same contract as BullMQ: deterministic internal ids join identical jobs, random public
+ * ids owned by a subject, bounded retention of results and ids, retries of transient failures.
+ */
+import { randomUUID } from 'node:crypto';
+import { AppError } from '../common/app-error';
+import { LRUCache } from 'lru-cache';
+import type { ModelInfo } from '../model/caption-model.port';
+import { internalJobId, type CaptionJobData, type JobState } from './caption-job.types';
+import type { CaptionJobHandler } from './caption-job.processor';
+import { failureOf, isPermanent } from './job.errors';
+import type { EnqueuedJob, JobQueue, QueueCounts } from './job-queue.port';
+
+export interface InProcessQueueOptions {
+  attempts: number;
+  retentionCount: number;
+  retentionSeconds: number;
+  batchSize: number;
+  /** Jobs running or waiting at once; beyond it enqueue answers 503 (each holds a prepared image). */
+  maxPending?: number;
+  /** Called with 'completed' | 'failed' | 'joined'. */
+  observe?: (outcome: string) => void;
+}
+
+interface Owner {
+  internalId: string;
+  subject: string;
+  cacheKey: string;
+}
+
+export class InProcessJobQueue implements JobQueue {
+  private readonly running = new Map<string, Promise<JobState>>();
+  private readonly finished: LRUCache<string, JobState>;
+  private readonly owners: LRUCache<string, Owner>;
+  private readonly maxPending: number;
+
+  constructor(
+    private readonly processor: CaptionJobHandler,
+    private readonly modelInfo: () => ModelInfo | undefined,
+    private readonly options: InProcessQueueOptions,
+  ) {
+    const ttl = options.retentionSeconds * 1000;
+    this.finished = new LRUCache({ max: options.retentionCount, ttl });
+    this.owners = new LRUCache({ max: Math.max(options.retentionCount * 10, 10_000), ttl });
+    this.maxPending = options.maxPending ?? 256;
+  }
+
+  enqueue(data: CaptionJobData): Promise<EnqueuedJob> {
+    const internalId = internalJobId(data.cacheKey);
+    const done = this.finished.get(internalId);
+    if (this.running.has(internalId) || (done !== undefined && done.status === 'success')) {
+      this.options.observe?.('joined');
+      return Promise.resolve({ internalId });
+    }
+    if (this.running.size >= this.maxPending) {
+      return Promise.reject(
+        new AppError({
+          code: 'service.busy',
+          status: 503,
+          title: 'Service busy',
+          detail: `${this.running.size} captions are already in progress; retry shortly.`,
+          headers: { 'Retry-After': '2' },
+        }),
+      );
+    }
+    this.finished.delete(internalId);
+    const run = this.run(data).then((state) => {
+      this.running.delete(internalId);
+      this.finished.set(internalId, state);
+      return state;
+    });
+    this.running.set(internalId, run);
+    return Promise.resolve({ internalId });
+  }
+
+  claim(job: EnqueuedJob, subject: string, cacheKey: string): Promise<string> {
+    const jobId = randomUUID();
+    this.owners.set(jobId, { internalId: job.internalId, subject, cacheKey });
+    return Promise.resolve(jobId);
+  }
+
+  async waitForResult(job: EnqueuedJob, timeoutMs: number): Promise<JobState> {
+    const done = this.finished.get(job.internalId);
+    if (done !== undefined) return done;
+    const running = this.running.get(job.internalId);
+    if (running === undefined) return { status: 'processing' };
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<JobState>((resolve) => {
+      timer = setTimeout(() => resolve({ status: 'processing' }), timeoutMs);
+    });
+    return Promise.race([running, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  status(jobId: string, subject: string): Promise<JobState | undefined> {
+    const owner = this.owners.get(jobId);
+    if (owner === undefined || owner.subject !== subject) return Promise.resolve(undefined);
+    if (this.running.has(owner.internalId)) return Promise.resolve({ status: 'processing' });
+    return Promise.resolve(
+      this.finished.get(owner.internalId) ?? { status: 'gone', cacheKey: owner.cacheKey },
+    );
+  }
+
+  model(): Promise<ModelInfo | undefined> {
+    return Promise.resolve(this.modelInfo());
+  }
+
+  estimateSeconds(): Promise<number> {
+    return Promise.resolve(Math.max(1, Math.ceil((this.running.size + 1) / this.options.batchSize)));
+  }
+
+  ping(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  counts(): Promise<QueueCounts> {
+    let failed = 0;
+    for (const state of this.finished.values()) if (state.status === 'failed') failed++;
+    return Promise.resolve({ waiting: 0, active: this.running.size, delayed: 0, failed });
+  }
+
+  private async run(data: CaptionJobData): Promise<JobState> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await this.processor.process(data);
+        this.options.observe?.('completed');
+        return { status: 'success', result };
+      } catch (err) {
+        const failure = failureOf(err);
+        if (isPermanent(failure) || attempt >= this.options.attempts) {
+          this.options.observe?.('failed');
+          return { status: 'failed', error: failure };
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Worker process entry point: `node dist/worker.js`. Loads and warms the model (ModelModule init), then
+ * announces it, serves health/metrics on WORKER_HEALTH_PORT and starts consuming. SIGTERM/SIGINT: stop
+ * taking jobs, finish the active ones (BullMQ worker.close), then close everything and exit.
+ */
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
+import { HttpSettings } from './config/http.settings';
+import { startWorkerHealthServer } from './health/worker-health.server';
+import { CaptionWorker } from './jobs/caption.worker';
+import { ModelAnnouncer } from './jobs/model-announcer';
+import { CAPTION_MODEL, type CaptionModel } from './model/caption-model.port';
+import { WorkerModule } from './worker.module';
+
+async function main(): Promise<void> {
+  const app = await NestFactory.createApplicationContext(WorkerModule, {
+    bufferLogs: true,
+    abortOnError: false,
+  });
+  app.useLogger(app.get(PinoNestLogger));
+  const logger = new Logger('Worker');
+  const model = app.get<CaptionModel>(CAPTION_MODEL);
+  const info = model.info();
+  logger.log(`model ${info.id} ${info.version} ready (${info.executionProvider})`);
+
+  const health = await startWorkerHealthServer(app, app.get(HttpSettings).WORKER_HEALTH_PORT);
+  const announcer = app.get(ModelAnnouncer);
+  const worker = app.get(CaptionWorker);
+  announcer.start(info);
+  await worker.start();
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal}: finishing active jobs, then exiting`);
+    const started = Date.now();
+    void (async () => {
+      announcer.stop();
+      await worker.close();
+      await health.close();
+      await app.close();
+      logger.log(`stopped in ${Date.now() - started} ms`);
+      process.exit(0);
+    })().catch((err: unknown) => {
+      logger.error(`shutdown failed: ${String(err)}`);
+      process.exit(1);
+    });
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  // Logged plainly: the failure may precede the logger (e.g. a bad setting or a bad bundle).
+  process.stderr.write(
+    `worker failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exit(1);
+});
