@@ -1,0 +1,108 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  BadRequestException,
+  HttpException,
+  NotFoundException,
+  PayloadTooLargeException,
+  ServiceUnavailableException,
+} from '@nestjs/common';
+import { ThrottlerException } from '@nestjs/throttler';
+import { AppError } from '../../../src/common/app-error';
+import { toProblem } from '../../../src/common/problem/to-problem';
+import { ModelError, ModelErrorCode } from '../../../src/model/model.errors';
+
+function fastifyError(code: string, statusCode: number, message = code): Error {
+  return Object.assign(new Error(message), { name: 'FastifyError', code, statusCode });
+}
+
+test('AppError passes through as is', () => {
+  const problem = { code: 'x.y', status: 418, title: 'T', detail: 'D', extra: { a: 1 } };
+  assert.deepEqual(toProblem(new AppError(problem)), { problem, unexpected: false });
+});
+
+test('ModelError codes map to the contract statuses', () => {
+  const expected: Record<ModelErrorCode, number> = {
+    [ModelErrorCode.EmptyImage]: 422,
+    [ModelErrorCode.UnsupportedFormat]: 415,
+    [ModelErrorCode.Undecodable]: 422,
+    [ModelErrorCode.TooManyPixels]: 422,
+    [ModelErrorCode.TooManyFrames]: 422,
+    [ModelErrorCode.BadOptions]: 400,
+    [ModelErrorCode.BundleInvalid]: 503,
+    [ModelErrorCode.InferenceFailed]: 500,
+  };
+  for (const [code, status] of Object.entries(expected)) {
+    const { problem, unexpected } = toProblem(new ModelError(code as ModelErrorCode, 'internal detail'));
+    assert.equal(problem.status, status, code);
+    assert.equal(problem.code, code);
+    assert.equal(unexpected, status === 500, code);
+    if (status === 500) assert.doesNotMatch(problem.detail, /internal detail/);
+  }
+});
+
+test('Nest HTTP exceptions keep their status; router 404s do not echo the URL', () => {
+  assert.equal(toProblem(new BadRequestException('bad prompt')).problem.detail, 'bad prompt');
+  assert.equal(toProblem(new PayloadTooLargeException()).problem.code, 'request.too_large');
+  const notFound = toProblem(new NotFoundException('Cannot GET /api/v1/x?token=abc')).problem;
+  assert.equal(notFound.status, 404);
+  assert.doesNotMatch(notFound.detail, /token/);
+  assert.equal(toProblem(new NotFoundException('Job not found')).problem.detail, 'Job not found');
+  assert.equal(toProblem(new ServiceUnavailableException('queue down')).problem.status, 503);
+  const internal = toProblem(new HttpException('secret stuff', 500));
+  assert.equal(internal.unexpected, true);
+  assert.doesNotMatch(internal.problem.detail, /secret/);
+});
+
+test('ThrottlerException is a 429 rate_limit.exceeded', () => {
+  const { problem } = toProblem(new ThrottlerException());
+  assert.equal(problem.status, 429);
+  assert.equal(problem.code, 'rate_limit.exceeded');
+});
+
+test('Fastify and multipart errors, raw or wrapped by the adapter, map by code', () => {
+  const cases: [string, number, number, string][] = [
+    ['FST_ERR_CTP_BODY_TOO_LARGE', 413, 413, 'request.too_large'],
+    ['FST_ERR_CTP_INVALID_MEDIA_TYPE', 415, 415, 'request.unsupported_media_type'],
+    ['FST_ERR_CTP_INVALID_JSON_BODY', 400, 400, 'request.malformed_json'],
+    ['FST_ERR_CTP_EMPTY_JSON_BODY', 400, 400, 'request.malformed_json'],
+    ['FST_REQ_FILE_TOO_LARGE', 413, 413, 'request.too_large'],
+    ['FST_FILES_LIMIT', 413, 413, 'request.too_many_parts'],
+    ['FST_FIELDS_LIMIT', 413, 413, 'request.too_many_parts'],
+    ['FST_PARTS_LIMIT', 413, 413, 'request.too_many_parts'],
+    ['FST_INVALID_MULTIPART_CONTENT_TYPE', 406, 415, 'request.unsupported_media_type'],
+    ['FST_PROTO_VIOLATION', 400, 400, 'request.malformed_multipart'],
+    ['FST_ERR_SOMETHING_NEW', 431, 431, 'request.headers_too_large'],
+  ];
+  for (const [code, native, status, problemCode] of cases) {
+    const raw = fastifyError(code, native);
+    const wrapped = new HttpException(raw.message, native, { cause: raw });
+    for (const error of [raw, wrapped]) {
+      const { problem, unexpected } = toProblem(error);
+      assert.equal(problem.status, status, code);
+      assert.equal(problem.code, problemCode, code);
+      assert.equal(unexpected, false, code);
+    }
+  }
+});
+
+test('busboy parse errors are 400, not 500', () => {
+  for (const message of [
+    'Multipart: Boundary not found',
+    'Unexpected end of form',
+    'Malformed part header',
+  ]) {
+    assert.equal(toProblem(new Error(message)).problem.status, 400, message);
+  }
+});
+
+test('anything else is an unexpected 500 with a generic detail', () => {
+  for (const thrown of [new Error('db password hunter2'), 'a string', { weird: true }, null, undefined]) {
+    const { problem, unexpected } = toProblem(thrown);
+    assert.equal(problem.status, 500);
+    assert.equal(unexpected, true);
+    assert.equal(problem.detail, 'An unexpected error occurred.');
+  }
+  // A 5xx Fastify error is a server fault too.
+  assert.equal(toProblem(fastifyError('FST_ERR_HANDLER_TIMEOUT', 503)).unexpected, true);
+});

@@ -1,0 +1,128 @@
+import { inspect } from 'node:util';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AuthSettings } from '../../../src/auth/auth.settings';
+import { HttpSettings } from '../../../src/config/http.settings';
+import { ConfigError, loadSettings } from '../../../src/config/load-settings';
+import { RateLimitSettings } from '../../../src/throttling/rate-limit.settings';
+import { ecKeyPair, rsaKeyPair } from '../common/tokens';
+
+const SECRET = 'a-development-secret-of-at-least-32-characters';
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+test('HttpSettings: defaults of .env.example; bad values named', () => {
+  const s = loadSettings(HttpSettings, {});
+  assert.deepEqual(
+    { ...s },
+    {
+      PORT: 3000,
+      HOST: '0.0.0.0',
+      TRUST_PROXY_HOPS: 0,
+      WORKER_HEALTH_PORT: 3001,
+      LOG_LEVEL: 'info',
+      SHUTDOWN_DRAIN_TIMEOUT_MS: 25_000,
+    },
+  );
+  for (const [name, value] of [
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['TRUST_PROXY_HOPS', '-1'],
+    ['WORKER_HEALTH_PORT', '1.5'],
+    ['LOG_LEVEL', 'loud'],
+  ] as const) {
+    const err = configError(() => loadSettings(HttpSettings, { [name]: value }));
+    assert.deepEqual(err.variables, [name]);
+    assert.match(err.message, new RegExp(`${name}="${value.replace('.', '\\.')}"`));
+  }
+});
+
+test('RateLimitSettings: defaults and bounds', () => {
+  assert.deepEqual(
+    { ...loadSettings(RateLimitSettings, {}) },
+    { RATE_LIMIT_TTL_SECONDS: 60, RATE_LIMIT_LIMIT: 120 },
+  );
+  assert.equal(loadSettings(RateLimitSettings, { RATE_LIMIT_LIMIT: '5' }).RATE_LIMIT_LIMIT, 5);
+  assert.deepEqual(configError(() => loadSettings(RateLimitSettings, { RATE_LIMIT_LIMIT: '0' })).variables, [
+    'RATE_LIMIT_LIMIT',
+  ]);
+  assert.deepEqual(
+    configError(() => loadSettings(RateLimitSettings, { RATE_LIMIT_TTL_SECONDS: 'x' })).variables,
+    ['RATE_LIMIT_TTL_SECONDS'],
+  );
+});
+
+test('AuthSettings: a secret means HS256 only', () => {
+  const s = loadSettings(AuthSettings, { JWT_SECRET: SECRET });
+  assert.deepEqual(s.verification(), { kind: 'secret', algorithms: ['HS256'], secret: SECRET });
+  assert.equal(s.JWT_ISSUER, 'captioner');
+  assert.equal(s.JWT_AUDIENCE, 'captioner-api');
+});
+
+test('AuthSettings: an RSA public key means RS256 only, an EC P-256 key ES256 only (also with \\n escapes)', () => {
+  const rsa = loadSettings(AuthSettings, { JWT_PUBLIC_KEY: rsaKeyPair().publicPem.replace(/\n/g, '\\n') });
+  const v = rsa.verification();
+  assert.equal(v.kind, 'public-key');
+  assert.deepEqual(v.algorithms, ['RS256']);
+  const ec = loadSettings(AuthSettings, { JWT_PUBLIC_KEY: ecKeyPair().publicPem });
+  assert.deepEqual(ec.verification().algorithms, ['ES256']);
+});
+
+test('AuthSettings: a JWKS URL allows the asymmetric algorithms only', () => {
+  const s = loadSettings(AuthSettings, { JWT_JWKS_URL: 'https://issuer.example/.well-known/jwks.json' });
+  const v = s.verification();
+  assert.equal(v.kind, 'jwks');
+  assert.deepEqual(v.algorithms, ['RS256', 'ES256']);
+  assert.deepEqual(
+    configError(() => loadSettings(AuthSettings, { JWT_JWKS_URL: 'ftp://x/keys' })).variables,
+    ['JWT_JWKS_URL'],
+  );
+});
+
+test('AuthSettings: none of the three -> one error naming all three', () => {
+  const err = configError(() => loadSettings(AuthSettings, {}));
+  assert.deepEqual(err.variables, ['JWT_SECRET']);
+  assert.match(err.message, /exactly one of JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL must be set/);
+});
+
+test('AuthSettings: two of them -> both named', () => {
+  const err = configError(() =>
+    loadSettings(AuthSettings, { JWT_SECRET: SECRET, JWT_JWKS_URL: 'https://issuer.example/jwks' }),
+  );
+  assert.deepEqual(err.variables.sort(), ['JWT_JWKS_URL', 'JWT_SECRET']);
+  assert.match(err.message, /only one of JWT_SECRET, JWT_JWKS_URL may be set/);
+});
+
+test('AuthSettings: a short secret is refused without showing it', () => {
+  const err = configError(() => loadSettings(AuthSettings, { JWT_SECRET: 'hunter2-is-short' }));
+  assert.deepEqual(err.variables, ['JWT_SECRET']);
+  assert.match(err.message, /at least 32 characters/);
+  assert.doesNotMatch(err.message, /hunter2/);
+  assert.match(err.message, /JWT_SECRET=\(set, value hidden\)/);
+});
+
+test('AuthSettings: keys that are not PEM, or too weak, are refused', () => {
+  assert.deepEqual(configError(() => loadSettings(AuthSettings, { JWT_PUBLIC_KEY: 'not a key' })).variables, [
+    'JWT_PUBLIC_KEY',
+  ]);
+  const privateKey = configError(() =>
+    loadSettings(AuthSettings, { JWT_SECRET: SECRET, JWT_PRIVATE_KEY: 'private-key-material-oops' }),
+  );
+  assert.deepEqual(privateKey.variables, ['JWT_PRIVATE_KEY']);
+  assert.doesNotMatch(privateKey.message, /private-key-material-oops/);
+});
+
+test('AuthSettings: printing the settings never shows a secret', () => {
+  const s = loadSettings(AuthSettings, { JWT_SECRET: SECRET, JWT_PRIVATE_KEY: rsaKeyPair().privatePem });
+  assert.doesNotMatch(JSON.stringify(s), new RegExp(SECRET));
+  assert.doesNotMatch(inspect(s), new RegExp(SECRET));
+  assert.doesNotMatch(inspect(s), /PRIVATE KEY/);
+});
