@@ -57,7 +57,11 @@ export interface HelmResult {
 
 /** Runs helm with its config, cache and data dirs in a private temp dir (never the user's ~/.config). */
 export function helm(args: string[]): HelmResult {
-  helmHome ??= mkdtempSync(join(tmpdir(), 'captioner-helm-home-'));
+  if (helmHome === undefined) {
+    const home = mkdtempSync(join(tmpdir(), 'captioner-helm-home-'));
+    process.once('exit', () => rmSync(home, { recursive: true, force: true }));
+    helmHome = home;
+  }
   const env = {
     ...process.env,
     HELM_CACHE_HOME: join(helmHome, 'cache'),
