@@ -1,0 +1,93 @@
+/**
+ * HTTP request -> CaptionCommand: multipart (file `image` + option fields) or JSON (exactly one of
+ * image_url / image_base64 + options), validated with the DTO rules; async from `mode` or
+ * `Prefer: respond-async`.
+ */
+import { Injectable } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import type { FastifyRequest } from 'fastify';
+import { AppError } from '../common/app-error';
+import { ImageIntake, type ImageSource } from '../image/image-intake.service';
+import type { DecodeOptions } from '../model/caption-model.port';
+import { CaptionJsonRequestDto, CaptionOptionsDto } from './dto/caption-request.dto';
+
+export interface CaptionCommand {
+  image: ImageSource | { kind: 'bytes'; bytes: Buffer };
+  options: DecodeOptions;
+  async: boolean;
+}
+
+const FORM_FIELDS = ['prompt', 'num_captions', 'mode'] as const;
+
+export function badRequest(detail: string): AppError {
+  return new AppError({ code: 'request.invalid', status: 400, title: 'Invalid request', detail });
+}
+
+/** Validates a plain object against a DTO class; unknown members are refused. */
+export async function validated<T extends object>(cls: new () => T, plain: unknown): Promise<T> {
+  if (typeof plain !== 'object' || plain === null || Array.isArray(plain)) {
+    throw badRequest('The body must be a JSON object.');
+  }
+  const dto = plainToInstance(cls, plain);
+  const errors = await validate(dto, {
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    forbidUnknownValues: true,
+  });
+  if (errors.length > 0) {
+    const messages = errors.flatMap((e) =>
+      Object.values(e.constraints ?? { [e.property]: `${e.property} is invalid` }),
+    );
+    throw badRequest(messages.join('; '));
+  }
+  return dto;
+}
+
+export function prefersAsync(header: string | string[] | undefined): boolean {
+  const values = Array.isArray(header) ? header : header === undefined ? [] : [header];
+  return values.some((v) => v.split(/[,;]/).some((token) => token.trim().toLowerCase() === 'respond-async'));
+}
+
+@Injectable()
+export class CaptionRequestParser {
+  constructor(private readonly intake: ImageIntake) {}
+
+  async parse(req: FastifyRequest): Promise<CaptionCommand> {
+    const preferAsync = prefersAsync(req.headers.prefer);
+    if (typeof req.isMultipart === 'function' && req.isMultipart()) {
+      const form = await this.intake.readMultipart(req, FORM_FIELDS);
+      const fields: Record<string, unknown> = { ...form.fields };
+      if (typeof fields.num_captions === 'string' && /^\d{1,3}$/.test(fields.num_captions)) {
+        fields.num_captions = Number(fields.num_captions);
+      }
+      const options = await validated(CaptionOptionsDto, fields);
+      return {
+        image: { kind: 'bytes', bytes: form.bytes },
+        options: toDecodeOptions(options),
+        async: isAsync(options, preferAsync),
+      };
+    }
+    if (req.body === undefined || req.body === null) {
+      throw badRequest(
+        'Send the image as multipart/form-data (file field "image") or as JSON with image_url or image_base64.',
+      );
+    }
+    const dto = await validated(CaptionJsonRequestDto, req.body);
+    const sources = [dto.image_url, dto.image_base64].filter((s) => s !== undefined);
+    if (sources.length !== 1) throw badRequest('Send exactly one of image_url and image_base64.');
+    const image: ImageSource =
+      dto.image_url !== undefined
+        ? { kind: 'url', url: dto.image_url }
+        : { kind: 'base64', text: dto.image_base64 ?? '' };
+    return { image, options: toDecodeOptions(dto), async: isAsync(dto, preferAsync) };
+  }
+}
+
+function toDecodeOptions(dto: CaptionOptionsDto): DecodeOptions {
+  return { prompt: dto.prompt, numCaptions: dto.num_captions ?? 1 };
+}
+
+function isAsync(dto: CaptionOptionsDto, preferAsync: boolean): boolean {
+  return dto.mode === 'async' || preferAsync;
+}

@@ -1,0 +1,74 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+
+/** No control characters (C0, DEL, C1): a prompt is one line of text. */
+const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f-\u009f]*$/;
+
+/** The captioning options, as JSON members or multipart form fields. */
+export class CaptionOptionsDto {
+  @ApiPropertyOptional({
+    description:
+      'Conditional captioning: the caption starts with this text. At most 200 characters, no control characters.',
+    example: 'a picture of',
+    maxLength: 200,
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  @Matches(NO_CONTROL_CHARS, { message: 'prompt must not contain control characters' })
+  prompt?: string;
+
+  @ApiPropertyOptional({
+    description: 'How many distinct captions to return.',
+    minimum: 1,
+    maximum: 5,
+    default: 1,
+    example: 3,
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(5)
+  num_captions?: number;
+
+  @ApiPropertyOptional({
+    description:
+      "`sync` waits for the captions (up to the server's sync timeout, then 202); `async` answers 202 at once. `Prefer: respond-async` also selects async.",
+    enum: ['sync', 'async'],
+    default: 'sync',
+  })
+  @IsOptional()
+  @IsIn(['sync', 'async'])
+  mode?: 'sync' | 'async';
+}
+
+/** application/json: exactly one of image_url and image_base64, plus the options. */
+export class CaptionJsonRequestDto extends CaptionOptionsDto {
+  @ApiPropertyOptional({
+    description: 'An http(s) URL of the image. Private, loopback and link-local addresses are refused.',
+    example: 'https://images.example.com/dog.jpg',
+    maxLength: 2048,
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2048)
+  image_url?: string;
+
+  @ApiPropertyOptional({
+    description: 'The image bytes in standard base64 (no data: prefix, no line breaks).',
+    example: '/9j/4AAQSkZJRgABAQEASABIAAD...',
+  })
+  @IsOptional()
+  @IsString()
+  image_base64?: string;
+}
+
+/** multipart/form-data: the file `image` plus the options as fields (for the OpenAPI document). */
+export class CaptionMultipartRequestDto extends CaptionOptionsDto {
+  @ApiPropertyOptional({
+    type: 'string',
+    format: 'binary',
+    description: 'The image file (JPEG, PNG, WebP, GIF, AVIF/HEIF, TIFF).',
+  })
+  image!: unknown;
+}
