@@ -2,7 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 
 /** No control characters (C0, DEL, C1): a prompt is one line of text. */
-const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f-\u009f]*$/;
+const NO_CONTROL_CHARS = /^\P{Cc}*$/u;
 
 /** The captioning options, as JSON members or multipart form fields. */
 export class CaptionOptionsDto {
