@@ -4,7 +4,8 @@
  * composited), first frame of an animation, bicubic resize to the square without keeping the aspect.
  * Limits are checked from the header before anything is decoded.
  */
-import sharp, { type Metadata } from 'sharp';
+import sharp, { type Metadata, type SharpOptions } from 'sharp';
+import { resizePool } from './resize-pool';
 import { ModelError, ModelErrorCode } from '../model.errors';
 import { describeNonImage, sniffImageFormat, type ImageFormat } from './image-format';
 
@@ -66,23 +67,10 @@ export async function decodeImage(
     );
   }
   try {
-    const { data, info } = await sharp(bytes, {
-      ...input,
-      failOn: 'warning',
-      limitInputPixels: limits.maxPixels,
-    })
-      .autoOrient()
-      .toColourspace('srgb')
-      .removeAlpha()
-      .resize(size, size, { fit: 'fill', kernel: 'cubic', fastShrinkOnLoad: false })
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3 || data.length !== size * size * 3) {
-      throw new Error(`unexpected decoder output: ${info.channels} channels, ${data.length} bytes`);
-    }
+    const rgb = await toRgbSquare(bytes, meta, size, limits.maxPixels);
     const swapped = (meta.orientation ?? 1) >= 5;
     return {
-      rgb: new Uint8Array(data.buffer, data.byteOffset, data.length),
+      rgb,
       size,
       width: swapped ? height : width,
       height: swapped ? width : height,
@@ -91,6 +79,38 @@ export async function decodeImage(
   } catch (err) {
     throw undecodable(err);
   }
+}
+
+/**
+ * PIL's convert("RGB") ignores embedded ICC profiles of RGB and grey images, and BLIP was trained on
+ * what it gives, so the profile is ignored here too; CMYK is converted through a profile (PIL's naive
+ * CMYK formula gives wrong colours). sharp decodes, orients and drops alpha at full size; the resize is
+ * Pillow's own bicubic (pil-resize.ts), so the pixels equal BlipImageProcessor's.
+ */
+async function toRgbSquare(
+  bytes: Uint8Array,
+  meta: Metadata,
+  size: number,
+  maxPixels: number,
+): Promise<Uint8Array> {
+  const input: SharpOptions = {
+    failOn: 'warning',
+    limitInputPixels: maxPixels,
+    ignoreIcc: meta.space !== 'cmyk',
+    // HEIF files name a primary image; libvips picks it when no page is given.
+    ...(meta.format === 'heif' ? {} : { pages: 1, page: 0 }),
+  };
+  const { data, info } = await sharp(bytes, input)
+    .autoOrient()
+    .toColourspace('srgb')
+    .removeAlpha()
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3 || data.length !== info.width * info.height * 3) {
+    throw new Error(`unexpected decoder output: ${info.channels} channels, ${data.length} bytes`);
+  }
+  const rgb = new Uint8Array(data.buffer, data.byteOffset, data.length);
+  return resizePool().resize(rgb, info.width, info.height, size, size);
 }
 
 function undecodable(err: unknown): ModelError {

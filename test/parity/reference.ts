@@ -1,0 +1,95 @@
+/** Runs tools/blip-export/reference.py (Hugging Face generate on the bundle's hf/ weights) once. */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export interface ReferenceStep {
+  token: number;
+  logprob: number;
+  top2: [[number, number], [number, number]];
+}
+export interface ReferenceResult {
+  prompt: string;
+  prompt_ids: number[];
+  error: string | null;
+  greedy: { sequence: number[]; text: string; steps: ReferenceStep[] };
+  beam: { sequences: number[][]; scores: number[] | null; texts: string[] };
+}
+export interface ReferenceImage {
+  index: number;
+  path: string;
+  error: string | null;
+  pixel_values: string | null;
+  pixel_shape: [number, number, number] | null;
+  results: ReferenceResult[];
+}
+export interface Reference {
+  versions: Record<string, string>;
+  prompts: { prompt: string; prompt_ids: number[] }[];
+  images: ReferenceImage[];
+  elapsed_s: number;
+  outDir: string;
+}
+
+export const projectRoot = resolve(__dirname, '..', '..', '..');
+export const sharedImages = join(projectRoot, '..', 'shared', 'images');
+const python = join(projectRoot, 'tools', 'blip-export', '.venv', 'bin', 'python');
+
+/** Exports the tiny random bundle if it is not there yet (the test script normally has made it). */
+export function ensureTinyBundle(dir: string): void {
+  if (existsSync(join(dir, 'manifest.json'))) return;
+  execFileSync(
+    'bash',
+    [
+      join(projectRoot, 'scripts', 'model-random.sh'),
+      '--size',
+      'tiny',
+      '--seed',
+      '1',
+      '--out',
+      dir,
+      '--quantize',
+      'int8',
+    ],
+    { stdio: 'inherit' },
+  );
+}
+
+export function runReference(
+  bundle: string,
+  images: string[],
+  prompts: string[],
+  beams: { numBeams: number; numReturn: number },
+): Reference {
+  const outDir = mkdtempSync(join(tmpdir(), 'captioner-parity-'));
+  execFileSync(
+    python,
+    [
+      join(projectRoot, 'tools', 'blip-export', 'reference.py'),
+      '--bundle',
+      bundle,
+      '--images',
+      ...images,
+      '--prompts',
+      ...prompts,
+      '--num-beams',
+      String(beams.numBeams),
+      '--num-return',
+      String(beams.numReturn),
+      '--out',
+      outDir,
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  const reference = JSON.parse(readFileSync(join(outDir, 'reference.json'), 'utf8')) as Omit<
+    Reference,
+    'outDir'
+  >;
+  return { ...reference, outDir };
+}
+
+export function readPixels(reference: Reference, image: ReferenceImage): Float32Array {
+  const buf = readFileSync(join(reference.outDir, image.pixel_values ?? ''));
+  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+}
