@@ -1,11 +1,23 @@
 #!/usr/bin/env bash
-# `npm test`: the whole suite. Builds, makes the tiny random test bundle, then runs every suite with
-# node's test runner. Suites: unit, medium (real Redis + real tiny model), parity, e2e, helm.
+# `npm test`: the whole suite. Builds, makes the tiny random test bundle (models/test-tiny) when it is
+# missing, then runs every suite with node's test runner:
+#   unit    pure tests, fakes allowed
+#   medium  real Redis (REDIS_URL, default redis://127.0.0.1:6379) and the real tiny model
+#   parity  the ONNX runtime against Hugging Face generate on the same weights
+#   e2e     the API and worker as processes over HTTP
+#   helm    the chart and Dockerfiles
+# TEST_SUITES="unit medium" npm test runs a subset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-suites=${TEST_SUITES:-"unit"}
+suites=${TEST_SUITES:-"unit medium parity e2e helm"}
 npm run --silent build
 npm run --silent build:test
+if [ ! -f models/test-tiny/manifest.json ]; then
+  bash scripts/model-random.sh --size tiny --seed 1 --out models/test-tiny --quantize int8
+fi
 dirs=()
-for s in $suites; do dirs+=("build/test/$s"); done
+for s in $suites; do
+  if [ -d "build/test/$s" ]; then dirs+=("build/test/$s"); else echo "test.sh: no suite $s (skipped)" >&2; fi
+done
+export TEST_MODEL_PATH=${TEST_MODEL_PATH:-$PWD/models/test-tiny}
 node --test --test-concurrency=1 "${dirs[@]}"
