@@ -1,0 +1,172 @@
+/** The request parser behind a bare Fastify with @fastify/multipart: what is accepted and what is refused. */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import Fastify, { type FastifyInstance } from 'fastify';
+import fastifyMultipart from '@fastify/multipart';
+import { AppError } from '../../../src/common/app-error';
+import { CaptionRequestParser, prefersAsync } from '../../../src/captioning/caption-request.parser';
+import { ImageIntake } from '../../../src/image/image-intake.service';
+import { ImageSettings } from '../../../src/image/image.settings';
+import { multipart } from '../../helpers/multipart';
+
+let app: FastifyInstance;
+const MAX = 4096;
+
+before(async () => {
+  const settings = Object.assign(new ImageSettings(), { MAX_UPLOAD_BYTES: MAX });
+  const parser = new CaptionRequestParser(new ImageIntake(settings));
+  app = Fastify();
+  await app.register(fastifyMultipart);
+  app.post('/parse', async (req, reply) => {
+    try {
+      const c = await parser.parse(req);
+      const image =
+        c.image.kind === 'bytes' ? { kind: 'bytes', length: c.image.bytes.length } : { kind: c.image.kind };
+      return { image, options: c.options, async: c.async };
+    } catch (err) {
+      if (err instanceof AppError)
+        return reply.status(err.problem.status).send({ code: err.problem.code, detail: err.problem.detail });
+      throw err;
+    }
+  });
+  await app.ready();
+});
+
+after(async () => {
+  await app.close();
+});
+
+async function post(body: Buffer | object, contentType?: string, headers: Record<string, string> = {}) {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/parse',
+    payload: Buffer.isBuffer(body) ? body : JSON.stringify(body),
+    headers: { 'content-type': contentType ?? 'application/json', ...headers },
+  });
+  return { status: res.statusCode, body: res.json<Record<string, unknown>>() };
+}
+
+const file = Buffer.alloc(1000, 0xab);
+
+test('multipart: the image file and the option fields', async () => {
+  const form = multipart([
+    { name: 'image', filename: 'x.jpg', data: file },
+    { name: 'prompt', value: 'a picture of' },
+    { name: 'num_captions', value: '3' },
+    { name: 'mode', value: 'async' },
+  ]);
+  const res = await post(form.body, form.contentType);
+  assert.equal(res.status, 200);
+  assert.deepEqual(res.body, {
+    image: { kind: 'bytes', length: 1000 },
+    options: { prompt: 'a picture of', numCaptions: 3 },
+    async: true,
+  });
+});
+
+test('multipart refusals: over the limit, extra file, unknown or repeated field, missing file, bad options', async () => {
+  const cases: [ReturnType<typeof multipart>, number, RegExp][] = [
+    [
+      multipart([{ name: 'image', filename: 'x', data: Buffer.alloc(MAX + 1) }]),
+      413,
+      /over the upload limit/,
+    ],
+    [
+      multipart([
+        { name: 'image', filename: 'a', data: file },
+        { name: 'image', filename: 'b', data: file },
+      ]),
+      413,
+      /exactly one file/,
+    ],
+    [
+      multipart([
+        { name: 'image', filename: 'a', data: file },
+        { name: 'other', filename: 'b', data: file },
+      ]),
+      413,
+      /exactly one file/,
+    ],
+    [multipart([{ name: 'photo', filename: 'a', data: file }]), 400, /Unexpected file field "photo"/],
+    [
+      multipart([
+        { name: 'image', filename: 'a', data: file },
+        { name: 'foo', value: 'bar' },
+      ]),
+      400,
+      /Unexpected form field "foo"/,
+    ],
+    [
+      multipart([
+        { name: 'image', filename: 'a', data: file },
+        { name: 'prompt', value: 'a' },
+        { name: 'prompt', value: 'b' },
+      ]),
+      400,
+      /repeated/,
+    ],
+    [multipart([{ name: 'prompt', value: 'x' }]), 400, /no file/],
+    [multipart([{ name: 'image', value: 'not a file' }]), 400, /must be a file/],
+    [
+      multipart([
+        { name: 'image', filename: 'a', data: file },
+        { name: 'num_captions', value: '9' },
+      ]),
+      400,
+      /num_captions must not be greater than 5/,
+    ],
+    [
+      multipart([
+        { name: 'image', filename: 'a', data: file },
+        { name: 'num_captions', value: 'two' },
+      ]),
+      400,
+      /num_captions must be an integer/,
+    ],
+    [
+      multipart([
+        { name: 'image', filename: 'a', data: file },
+        { name: 'prompt', value: 'x'.repeat(2000) },
+      ]),
+      413,
+      /too long/,
+    ],
+  ];
+  for (const [form, status, detail] of cases) {
+    const res = await post(form.body, form.contentType);
+    assert.equal(res.status, status, String(res.body.detail));
+    assert.match(String(res.body.detail), detail);
+  }
+});
+
+test('JSON: exactly one image source; options validated; unknown members refused', async () => {
+  const ok = await post({ image_url: 'https://example.com/a.jpg', num_captions: 2 });
+  assert.equal(ok.status, 200);
+  assert.deepEqual(ok.body, { image: { kind: 'url' }, options: { numCaptions: 2 }, async: false });
+  const cases: [object, RegExp][] = [
+    [{}, /exactly one of image_url and image_base64/],
+    [{ image_url: 'https://e.com/a', image_base64: 'QUJD' }, /exactly one/],
+    [{ image_base64: 'QUJD', prompt: 'x'.repeat(201) }, /prompt must be shorter than or equal to 200/],
+    [{ image_base64: 'QUJD', prompt: 'line\nbreak' }, /control characters/],
+    [{ image_base64: 'QUJD', prompt: 'bell\u0007' }, /control characters/],
+    [{ image_base64: 'QUJD', num_captions: 0 }, /num_captions must not be less than 1/],
+    [{ image_base64: 'QUJD', num_captions: 1.5 }, /num_captions must be an integer/],
+    [{ image_base64: 'QUJD', mode: 'later' }, /mode must be one of/],
+    [{ image_base64: 'QUJD', extra: 1 }, /property extra should not exist/],
+    [{ image_base64: 42 }, /image_base64 must be a string/],
+    [[1, 2], /must be a JSON object/],
+  ];
+  for (const [body, detail] of cases) {
+    const res = await post(body);
+    assert.equal(res.status, 400, JSON.stringify(body));
+    assert.match(String(res.body.detail), detail);
+  }
+});
+
+test('Prefer: respond-async selects async', async () => {
+  const res = await post({ image_base64: 'QUJD' }, undefined, { prefer: 'respond-async, wait=5' });
+  assert.equal(res.body.async, true);
+  assert.equal(prefersAsync(['handling=lenient', 'respond-async']), true);
+  assert.equal(prefersAsync('wait=10'), false);
+  assert.equal(prefersAsync(undefined), false);
+});
