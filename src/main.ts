@@ -3,11 +3,18 @@
  * named on stderr (never its value when it is a secret). SIGTERM/SIGINT drain in-flight requests first.
  */
 import { Logger } from '@nestjs/common';
+import { AuthSettings } from './auth/auth.settings';
 import { createApp } from './bootstrap/create-app';
 import { HttpSettings } from './config/http.settings';
 import { ConfigError, loadSettings } from './config/load-settings';
+import { RedisSettings } from './config/redis.settings';
+import { validateAllSettings } from './config/validate-settings';
+import { ImageSettings } from './image/image.settings';
+import { RateLimitSettings } from './throttling/rate-limit.settings';
 
 async function main(): Promise<void> {
+  // The platform's own settings, all at once; feature modules validate theirs when Nest builds them.
+  validateAllSettings([HttpSettings, AuthSettings, RateLimitSettings, RedisSettings, ImageSettings]);
   const http = loadSettings(HttpSettings);
   const app = await createApp();
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
