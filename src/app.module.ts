@@ -4,6 +4,7 @@
  */
 import { Module } from '@nestjs/common';
 import { AuthModule } from './auth/auth.module';
+import { CaptioningModule } from './captioning/captioning.module';
 import { LoggingModule } from './common/logging/logging.module';
 import { PlatformConfigModule } from './config/platform-config.module';
 import { HealthModule } from './health/health.module';
@@ -18,6 +19,7 @@ import { ThrottlingModule } from './throttling/throttling.module';
     AuthModule,
     ThrottlingModule,
     HealthModule,
+    CaptioningModule,
   ],
 })
 export class AppModule {}
