@@ -50,19 +50,24 @@ TOKENIZER_PROBES = [
     "antidisestablishmentarianism unaffable",
 ]
 
-# Random-weight initialization (README): with the library's default std of 0.02 every image gets the
-# same caption. Linear/conv weights ~ N(0, 0.5^2), embeddings ~ N(0, 1), biases ~ N(0, 0.1^2),
-# LayerNorm weight 1 + N(0, 0.05^2), LayerNorm bias N(0, 0.05^2). Then [SEP] is calibrated: its
-# embedding row (also the LM-head row, they are tied; [SEP] is never fed back as an input) is scaled down
-# and the LM-head bias of [SEP] is set so that on fixed synthetic calibration images greedy decoding
-# would pick [SEP] at SEP_STOP_RATE of its steps. Without this, random models either never stop or stop
-# at once, depending on the seed; with it, captions mostly run 10-20 tokens and some end on [SEP].
-INIT_STD = 0.5
-INIT_EMB_STD = 1.0
+# Random-weight initialization (README "Random weights"). With the library's default std of 0.02 every
+# image gets the same caption; with a flat std of 0.5 a tiny model depends on its input, but a base-sized
+# one is numerically chaotic (12 layers at width 768: fp32 and fp64 image embeddings differ by ~1.5, so no
+# two runtimes can agree). So the std is scaled by fan-in: weight ~ N(0, (INIT_GAIN / sqrt(fan_in))^2),
+# which is 0.35 at the tiny model's width 32 and 0.07 at base width. The text embeddings (tied to the LM
+# head) get std INIT_LOGIT_SCALE / sqrt(text hidden), so the logits have the same scale (~5.7) at both
+# sizes; the vision class/position embeddings N(0, 1); biases N(0, 0.1^2); LayerNorm weight
+# 1 + N(0, 0.05^2), bias N(0, 0.05^2). Then [SEP] is calibrated: its embedding row (also its LM-head row,
+# they are tied; [SEP] is never fed back as an input) is scaled down and its LM-head bias is set so that on
+# fixed synthetic calibration images greedy decoding would pick [SEP] at SEP_STOP_RATE of its steps.
+# Without this, random models either never stop or stop at once, depending on the seed; with it,
+# captions mostly run 10-20 tokens and some end on [SEP].
+INIT_GAIN = 2.0
+INIT_LOGIT_SCALE = math.sqrt(32.0)
 INIT_BIAS_STD = 0.1
 INIT_LN_STD = 0.05
 SEP_ROW_SCALE = 0.25
-SEP_STOP_RATE = 0.015
+SEP_STOP_RATE = 0.05
 
 RANDOM_SIZES = {
     # exactly Salesforce/blip-image-captioning-base
@@ -138,6 +143,7 @@ def init_random_weights(model, seed: int) -> None:
     import torch
 
     gen = torch.Generator().manual_seed(seed)
+    text_emb_std = INIT_LOGIT_SCALE / math.sqrt(model.config.text_config.hidden_size)
     with torch.no_grad():
         for name, p in model.named_parameters():
             if "LayerNorm" in name or "layer_norm" in name or "layernorm" in name:
@@ -145,10 +151,14 @@ def init_random_weights(model, seed: int) -> None:
                 p.copy_(1.0 + noise if name.endswith("weight") else noise)
             elif name.endswith("bias"):
                 p.copy_(INIT_BIAS_STD * torch.randn(p.shape, generator=gen))
-            elif "embedding" in name:
-                p.copy_(INIT_EMB_STD * torch.randn(p.shape, generator=gen))
+            elif name.startswith("text_decoder.bert.embeddings."):
+                p.copy_(text_emb_std * torch.randn(p.shape, generator=gen))
+            elif name.endswith(("embeddings.class_embedding", "embeddings.position_embedding")):
+                p.copy_(torch.randn(p.shape, generator=gen))
             else:
-                p.copy_(INIT_STD * torch.randn(p.shape, generator=gen))
+                check(p.dim() >= 2, f"unexpected parameter {name} {tuple(p.shape)}")
+                std = INIT_GAIN / math.sqrt(p[0].numel())
+                p.copy_(std * torch.randn(p.shape, generator=gen))
         text = model.config.text_config
         head = model.text_decoder.cls.predictions
         model.text_decoder.bert.embeddings.word_embeddings.weight[text.sep_token_id] *= SEP_ROW_SCALE
@@ -945,13 +955,19 @@ def check_special_tokens(model) -> None:
 
 
 def prepare_out(out: Path) -> Path:
-    """Build into a sibling temp dir; replace `out` only at the end (and only if it is empty or a bundle)."""
+    """Build into a sibling temp dir; `out` is replaced only at the end, and only if it is empty or holds a
+    bundle. If the parent is not writable (e.g. `out` is a volume mount point), build inside `out`."""
     if out.exists():
         check(out.is_dir(), f"--out {out} exists and is not a directory")
         if any(out.iterdir()) and not (out / "manifest.json").exists():
             raise ExportError(f"--out {out} is a non-empty directory without manifest.json; refusing to overwrite it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=str(out.parent)))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=str(out.parent)))
+    except OSError:
+        if not out.is_dir():
+            raise
+        return Path(tempfile.mkdtemp(prefix=".export-tmp-", dir=str(out)))
 
 
 def commit_out(tmp: Path, out: Path) -> None:
@@ -959,7 +975,14 @@ def commit_out(tmp: Path, out: Path) -> None:
         os.chmod(root, 0o755)
         for name in names:
             os.chmod(os.path.join(root, name), 0o644)
-    if out.exists():
+    if tmp.parent == out:  # built inside out: clear the old bundle, move the new one up
+        for entry in out.iterdir():
+            if entry != tmp:
+                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+        for entry in tmp.iterdir():
+            entry.rename(out / entry.name)
+        tmp.rmdir()
+    elif out.exists():
         old = out.parent / f".{out.name}.old-{os.getpid()}"
         out.rename(old)
         tmp.rename(out)

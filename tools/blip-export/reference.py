@@ -178,6 +178,7 @@ def main(argv=None) -> int:
     from transformers import BlipForConditionalGeneration, BlipProcessor
 
     transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
     torch.manual_seed(0)
     torch.set_num_threads(2)
     try:
