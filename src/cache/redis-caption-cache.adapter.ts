@@ -38,7 +38,6 @@ export class RedisCaptionCache implements CaptionCache, OnModuleInit, OnModuleDe
     this.client = createClient({
       url,
       disableOfflineQueue: true,
-      commandOptions: { timeout: this.opTimeoutMs },
       socket: {
         connectTimeout: 1000,
         reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000),
@@ -101,11 +100,16 @@ export class RedisCaptionCache implements CaptionCache, OnModuleInit, OnModuleDe
     if (this.client.isOpen) this.client.destroy();
   }
 
+  /**
+   * Rejects after opTimeoutMs. The rejection waits one more turn of the event loop (setImmediate runs
+   * after I/O): when the loop itself was blocked (e.g. by a synchronous inference step), a reply that
+   * arrived meanwhile is read first instead of being declared late.
+   */
   private deadline<T>(promise: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`cache operation over ${this.opTimeoutMs} ms`)),
+        () => setImmediate(() => reject(new Error(`cache operation over ${this.opTimeoutMs} ms`))),
         this.opTimeoutMs,
       );
     });

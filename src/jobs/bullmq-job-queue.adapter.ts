@@ -80,13 +80,18 @@ export class BullMqJobQueue implements JobQueue, OnModuleInit, OnModuleDestroy {
     const queue = await this.producer();
     const internalId = internalJobId(data.cacheKey);
     try {
-      const opts = { ...jobOptions(this.options), jobId: internalId };
-      const job = await queue.add(CAPTION_JOB, data, opts);
-      // An identical job retained as failed would be "joined" and fail again at once: replace it.
-      if ((await job.getState()) === 'failed') {
-        await job.remove();
-        await queue.add(CAPTION_JOB, data, opts);
+      // A retained failed job with this id would be "joined" and fail again at once: run it again
+      // instead (retry is atomic, so two replicas doing this at once start it once).
+      if ((await queue.getJobState(internalId)) === 'failed') {
+        const failed = await queue.getJob(internalId);
+        if (failed !== undefined) {
+          await failed.updateData(data); // its image was dropped when it failed
+          await failed
+            .retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true })
+            .catch(() => undefined);
+        }
       }
+      await queue.add(CAPTION_JOB, data, { ...jobOptions(this.options), jobId: internalId });
       return { internalId };
     } catch (err) {
       this.logError('enqueue', err);
@@ -232,9 +237,13 @@ export class BullMqJobQueue implements JobQueue, OnModuleInit, OnModuleDestroy {
 
   private async read(internalId: string): Promise<JobState> {
     const queue = await this.producer();
+    // State first: a finished job's fields are final, while a job read before its state could have
+    // finished in between (then it would look failed without its reason).
+    const state = await queue.getJobState(internalId);
+    if (state === 'unknown') return { status: 'gone', cacheKey: '' };
+    if (state !== 'completed' && state !== 'failed') return { status: 'processing' };
     const job = (await Job.fromId(queue, internalId)) as Job<CaptionJobData, CaptionJobResult> | undefined;
     if (job === undefined) return { status: 'gone', cacheKey: '' };
-    const state = await job.getState();
     if (state === 'completed' && isResult(job.returnvalue))
       return { status: 'success', result: job.returnvalue };
     if (state === 'failed') return { status: 'failed', error: decodeFailure(job.failedReason) };

@@ -31,14 +31,14 @@ export class CaptionJobProcessor implements CaptionJobHandler {
   async process(data: CaptionJobData): Promise<CaptionJobResult> {
     const info = this.model.info();
     const key = captionCacheKey(data.sha256, info.version, data.options);
-    const cached = await this.cache.get(key);
-    if (cached !== undefined) return cached;
     const rgb = Buffer.from(data.rgb, 'base64');
     if (data.size !== info.imageSize || rgb.length !== data.size * data.size * 3) {
       throw new JobPayloadError(
         `The job carries a ${data.size}px image (${rgb.length} bytes); the model takes ${info.imageSize}px RGB.`,
       );
     }
+    const cached = await this.cache.get(key);
+    if (cached !== undefined) return cached;
     this.inferences++;
     const started = Date.now();
     const captions = await this.batcher.submit({

@@ -38,17 +38,18 @@ export class JobSettings {
   BATCH_MAX_WAIT_MS = 10;
 
   /**
-   * Worker job lock. BullMQ renews it every half period from the event loop, which inference does not
-   * block (ONNX Runtime runs off the loop), so it only has to outlast a stall, not the longest batch. A
+   * Worker job lock. BullMQ renews it every half period from the event loop, and onnxruntime-node's
+   * session.run() holds the loop for the whole of each graph run (its promise wraps a synchronous call),
+   * so half the lock must stay well above the longest single run (the vision encoder on a full batch). A
    * worker that dies leaves its jobs to be taken over after about lock + stalled-check interval.
    */
   @IsInt()
   @Min(1000)
   @Max(600_000)
-  JOB_LOCK_DURATION_MS = 30_000;
+  JOB_LOCK_DURATION_MS = 60_000;
 
   @IsInt()
   @Min(500)
   @Max(600_000)
-  JOB_STALLED_INTERVAL_MS = 15_000;
+  JOB_STALLED_INTERVAL_MS = 30_000;
 }
