@@ -101,6 +101,28 @@ describe('errors over HTTP are problem+json', () => {
     assert.doesNotMatch(res.body, /sekret-value/);
   });
 
+  test('image bytes and tokens sent in a request never reach the logs', async () => {
+    const base64 = Buffer.from('PNG-like bytes that must stay private '.repeat(20)).toString('base64');
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/probe/validate?access_token=query-secret-123',
+      headers: { authorization: 'Bearer header-secret-456', cookie: 'session=cookie-secret-789' },
+      payload: { image_base64: base64, num_captions: 99 },
+    });
+    assert.equal(res.statusCode, 400);
+    assert.doesNotMatch(res.body, new RegExp(base64.slice(0, 40)));
+    const logs = t.logs.text();
+    assert.match(logs, /\/api\/v1\/probe\/validate\?access_token=\[redacted\]/, 'the request is logged');
+    for (const secret of [
+      base64.slice(0, 40),
+      'query-secret-123',
+      'header-secret-456',
+      'cookie-secret-789',
+    ]) {
+      assert.ok(!logs.includes(secret), `${secret} leaked into the logs`);
+    }
+  });
+
   test('valid input passes the pipe, transformed', async () => {
     const res = await t.app.inject({
       method: 'POST',
