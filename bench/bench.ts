@@ -1,0 +1,487 @@
+/**
+ * `npm run bench [-- --quick | --smoke] [--bundle DIR] [--systems a,b] [--profile DIR] [--json-out F] [--no-docs]`
+ *
+ * Side-by-side benchmark of Captioner against the reference Python backend (bench/reference/server.py):
+ * starts a private redis-server on a free loopback port, the reference, our queue mode (API + one worker)
+ * at fp32 and int8 and our embedded mode, then runs every workload of issue 5 against every system,
+ * alternating the order per workload. Writes bench/results/<date>.json and appends a markdown table with
+ * the targets (met/missed) to docs/benchmarks.md. See docs/benchmarks.md for the method.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { BlipTokenizer } from '../src/model/text/blip-tokenizer';
+import { loadPhotos, nonce, withNonce, type Photo } from './lib/images';
+import { cannon, closedLoop, type AutocannonSummary, type ClosedLoopResult } from './lib/load';
+import {
+  cpuSeconds,
+  loadAverage,
+  memoryMb,
+  sleep,
+  startProcess,
+  stopProcess,
+  type Managed,
+} from './lib/proc';
+import { startRedis, type BenchRedis } from './lib/redis';
+import { renderMarkdown, evaluateTargets, type BenchResult, type SystemResult } from './lib/report';
+import { OursSystem, ReferenceSystem, type BenchContext, type System, type Variant } from './lib/systems';
+
+const root = resolve(__dirname, '..', '..');
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    smoke: { type: 'boolean', default: false },
+    bundle: { type: 'string' },
+    systems: { type: 'string' },
+    photos: { type: 'string', default: join(root, '..', 'shared', 'images', 'photos') },
+    threads: { type: 'string', default: '0' },
+    profile: { type: 'string' },
+    workloads: { type: 'string', default: 'miss,beam,hit,burst' },
+    'json-out': { type: 'string' },
+    'no-docs': { type: 'boolean', default: false },
+    'keep-logs': { type: 'boolean', default: false },
+  },
+});
+
+export interface Plan {
+  mode: 'full' | 'quick' | 'smoke';
+  warmup: number;
+  missC1: number;
+  missC4: number;
+  missC8: number;
+  beam: number;
+  cacheHitSeconds: number;
+  cacheHitConnections: number;
+  burst: number;
+}
+
+const PLANS: Record<Plan['mode'], Plan> = {
+  full: {
+    mode: 'full',
+    warmup: 2,
+    missC1: 10,
+    missC4: 16,
+    missC8: 32,
+    beam: 6,
+    cacheHitSeconds: 15,
+    cacheHitConnections: 100,
+    burst: 50,
+  },
+  quick: {
+    mode: 'quick',
+    warmup: 1,
+    missC1: 4,
+    missC4: 8,
+    missC8: 16,
+    beam: 3,
+    cacheHitSeconds: 5,
+    cacheHitConnections: 100,
+    burst: 50,
+  },
+  smoke: {
+    mode: 'smoke',
+    warmup: 1,
+    missC1: 1,
+    missC4: 4,
+    missC8: 8,
+    beam: 1,
+    cacheHitSeconds: 1,
+    cacheHitConnections: 100,
+    burst: 50,
+  },
+};
+
+const plan = PLANS[values.smoke ? 'smoke' : values.quick ? 'quick' : 'full'];
+const bundle = resolve(values.bundle ?? join(root, 'models', values.smoke ? 'test-tiny' : 'bench-base'));
+const ALL_SYSTEMS =
+  plan.mode === 'full'
+    ? ['reference', 'queue-fp32', 'queue-int8', 'embedded-fp32', 'embedded-int8']
+    : ['reference', 'queue-fp32', 'queue-int8', 'embedded-fp32'];
+const systemIds = values.systems ? values.systems.split(',') : ALL_SYSTEMS;
+const referencePython = join(root, 'bench', 'reference', '.venv', 'bin', 'python');
+const workloads = new Set(values.workloads.split(','));
+
+function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+function ensurePrerequisites(): void {
+  if (!existsSync(join(root, 'dist', 'main.js')) || !existsSync(join(root, 'dist', 'worker.js'))) {
+    throw new Error('dist/main.js and dist/worker.js are missing: run `npm run build` first');
+  }
+  const haveBundle =
+    existsSync(join(bundle, 'manifest.json')) &&
+    existsSync(join(bundle, 'hf')) &&
+    existsSync(join(bundle, 'text_decoder.int8.onnx'));
+  if (!haveBundle) {
+    if (values.bundle !== undefined || plan.mode === 'smoke') {
+      throw new Error(
+        `${bundle} is not a bundle with hf/ weights and int8 graphs (export it with --quantize int8)`,
+      );
+    }
+    log(`exporting a random base bundle with int8 graphs to ${bundle} (several minutes)`);
+    execFileSync(
+      'bash',
+      [
+        join(root, 'scripts', 'model-random.sh'),
+        '--size',
+        'base',
+        '--seed',
+        '1',
+        '--out',
+        bundle,
+        '--quantize',
+        'int8',
+      ],
+      { stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+  }
+  execFileSync('bash', [join(root, 'scripts', 'bench-setup.sh')], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+}
+
+interface Gemm {
+  n: number;
+  threads: number;
+  gflops: number;
+  best_ms: number;
+}
+
+function measureGemm(threads: number, n: number): Gemm {
+  const res = spawnSync(
+    referencePython,
+    [join(root, 'bench', 'reference', 'gemm.py'), String(n), plan.mode === 'smoke' ? '2' : '10'],
+    {
+      encoding: 'utf8',
+      env: {
+        PATH: process.env.PATH,
+        OPENBLAS_NUM_THREADS: String(threads),
+        OMP_NUM_THREADS: String(threads),
+      },
+    },
+  );
+  if (res.status !== 0) throw new Error(`gemm.py failed: ${res.stderr}`);
+  return JSON.parse(res.stdout.trim().split('\n').at(-1) ?? '{}') as Gemm;
+}
+
+function makeSystem(id: string, ctx: BenchContext): System {
+  if (id === 'reference') return new ReferenceSystem(ctx);
+  const m = /^(queue|embedded)-(fp32|int8)$/.exec(id);
+  if (!m)
+    throw new Error(`unknown system ${id} (reference, queue-fp32, queue-int8, embedded-fp32, embedded-int8)`);
+  return new OursSystem(m[1] as 'queue' | 'embedded', m[2] as Variant, ctx);
+}
+
+function rotate<T>(items: T[], by: number): T[] {
+  const k = by % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
+function cpuOf(system: System): number {
+  return system.processes.reduce((s, p) => s + cpuSeconds(p.pid), 0);
+}
+
+/** A summary of a closed-loop run without the individual answers. */
+function summary(r: ClosedLoopResult): Omit<ClosedLoopResult, 'answers'> {
+  const { answers: _answers, ...rest } = r;
+  return rest;
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  ensurePrerequisites();
+  const ncpu = cpus().length;
+  const loadBefore = loadAverage();
+  log(`plan ${plan.mode}, bundle ${bundle}, systems ${systemIds.join(', ')}, load ${loadBefore.join(' ')}`);
+
+  const gemm = { all_threads: measureGemm(ncpu, 1024), one_thread: measureGemm(1, 1024) };
+  log(
+    `fp32 GEMM 1024^3: ${gemm.all_threads.gflops.toFixed(1)} GFLOP/s (${ncpu} threads), ${gemm.one_thread.gflops.toFixed(1)} (1 thread)`,
+  );
+
+  const logDir = mkdtempSync(join(tmpdir(), 'captioner-bench-logs-'));
+  const manifest = JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8')) as {
+    version: string;
+    source: { id: string; revision: string };
+    special_tokens: { bos: number; sep: number; pad: number; cls: number };
+  };
+  const tokenizer = BlipTokenizer.fromBundle(bundle, manifest.special_tokens);
+  const photos = await loadPhotos(values.photos);
+  const small =
+    photos.find((p) => p.name === '320x240.jpg') ??
+    photos.reduce((a, b) => (a.jpeg.length < b.jpeg.length ? a : b));
+  const missPhotos = photos.filter((p) => p !== small);
+
+  let redis: BenchRedis | undefined;
+  const systems: System[] = [];
+  const profilers: Managed[] = [];
+  const cleanup = async (): Promise<void> => {
+    for (const p of profilers) await stopProcess(p, 30_000, 'SIGINT');
+    for (const s of systems) await s.stop().catch(() => undefined);
+    await redis?.stop().catch(() => undefined);
+  };
+  const onSignal = (): void => {
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    redis = await startRedis(logDir);
+    log(`redis-server on 127.0.0.1:${redis.port} (private), logs in ${logDir}`);
+    const ctx: BenchContext = {
+      root,
+      bundle,
+      redisPort: redis.port,
+      logDir,
+      referencePython,
+      jwt: {
+        secret: `bench-secret-${Math.random().toString(36).slice(2)}-0123456789abcdef0123456789`,
+        issuer: 'captioner',
+        audience: 'captioner-api',
+      },
+      threads: Number(values.threads),
+      profileDir: values.profile !== undefined ? resolve(values.profile) : undefined,
+    };
+    if (ctx.profileDir !== undefined) mkdirSync(ctx.profileDir, { recursive: true });
+    for (const [i, id] of systemIds.entries()) {
+      const system = makeSystem(id, ctx);
+      systems.push(system);
+      const t0 = Date.now();
+      await system.start(i + 1);
+      log(
+        `${id} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (pids ${system.processes.map((p) => p.pid).join(', ')})`,
+      );
+    }
+
+    // Warm-up: uncounted cache misses (first generate, JIT, connection pools).
+    for (const s of systems) {
+      for (let i = 0; i < plan.warmup; i++) {
+        const a = await s.caption(withNonce(missPhotos[i % missPhotos.length].jpeg, nonce()));
+        if (a.status !== 200) throw new Error(`${s.id} warm-up failed: ${a.status} ${a.error ?? ''}`);
+      }
+    }
+    if (ctx.profileDir !== undefined) {
+      const ref = systems.find((s) => s.kind === 'reference');
+      if (ref) {
+        profilers.push(
+          startProcess(
+            'py-spy:record',
+            join(root, 'bench', 'reference', '.venv', 'bin', 'py-spy'),
+            [
+              'record',
+              '--pid',
+              String(ref.processes[0].pid),
+              '--rate',
+              '50',
+              '--format',
+              'speedscope',
+              '--output',
+              join(ctx.profileDir, 'reference.speedscope.json'),
+            ],
+            { env: { PATH: process.env.PATH }, cwd: root, log: join(logDir, 'py-spy.log') },
+          ),
+        );
+      }
+    }
+
+    const results: Record<string, SystemResult> = Object.fromEntries(
+      systems.map((s) => [
+        s.id,
+        { id: s.id, kind: s.kind, variant: s.variant, workloads: {}, captions: {} } as SystemResult,
+      ]),
+    );
+    const loads: Record<string, [number, number, number]> = {};
+    let w = 0;
+    const eachSystem = async (
+      name: string,
+      fn: (s: System, r: SystemResult) => Promise<void>,
+    ): Promise<void> => {
+      loads[name] = loadAverage();
+      for (const s of rotate(systems, w)) {
+        const t0 = Date.now();
+        await fn(s, results[s.id]);
+        log(`${name} ${s.id}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      }
+      w++;
+    };
+    const photoFor = (i: number): Photo => missPhotos[i % missPhotos.length];
+    const record = (r: SystemResult, loop: ClosedLoopResult, offset: number): void => {
+      loop.answers.forEach((a, i) => {
+        if (a.status === 200 && a.captions[0] !== undefined)
+          r.captions[photoFor(offset + i).name] ??= a.captions[0];
+      });
+    };
+
+    // Cache miss, greedy, no prompt, at concurrency 1, 4 and 8 (latency from the c=1 run).
+    const cpuBefore = new Map<string, number>();
+    const captionsDone = new Map<string, number>();
+    for (const [key, count, concurrency] of workloads.has('miss')
+      ? ([
+          ['miss_c1', plan.missC1, 1],
+          ['miss_c4', plan.missC4, 4],
+          ['miss_c8', plan.missC8, 8],
+        ] as const)
+      : []) {
+      await eachSystem(key, async (s, r) => {
+        const cpu0 = cpuOf(s);
+        const offset = w * 7;
+        const loop = await closedLoop(s, count, concurrency, (i) =>
+          withNonce(photoFor(offset + i).jpeg, nonce()),
+        );
+        const cpu = cpuOf(s) - cpu0;
+        cpuBefore.set(s.id, (cpuBefore.get(s.id) ?? 0) + cpu);
+        captionsDone.set(s.id, (captionsDone.get(s.id) ?? 0) + loop.ok - loop.cached);
+        r.workloads[key] = { ...summary(loop), cpu_s: cpu };
+        record(r, loop, offset);
+      });
+    }
+
+    // Beam search, 3 captions, concurrency 1.
+    if (workloads.has('beam'))
+      await eachSystem('beam3_c1', async (s, r) => {
+        const loop = await closedLoop(s, plan.beam, 1, (i) => withNonce(photoFor(i + 3).jpeg, nonce()), 3);
+        r.workloads.beam3_c1 = summary(loop);
+      });
+
+    // Cache hit: one small JPEG, cached first, then autocannon at 100 connections.
+    if (workloads.has('hit'))
+      await eachSystem('cache_hit_c100', async (s, r) => {
+        const image = withNonce(small.jpeg, nonce());
+        const first = await s.caption(image);
+        if (first.status !== 200)
+          throw new Error(`${s.id}: priming the cache failed: ${first.status} ${first.error ?? ''}`);
+        const check = await s.caption(image);
+        if (!check.cached) throw new Error(`${s.id}: the second identical upload was not a cache hit`);
+        const cpu0 = cpuOf(s);
+        const hit: AutocannonSummary = await cannon(
+          await s.captionRequest(image),
+          plan.cacheHitConnections,
+          plan.cacheHitSeconds,
+        );
+        r.workloads.cache_hit_c100 = { ...hit, cpu_s: cpuOf(s) - cpu0 };
+      });
+
+    // Burst: 50 identical concurrent uploads of one new image.
+    if (workloads.has('burst'))
+      await eachSystem('burst50', async (s, r) => {
+        const image = withNonce(photoFor(5).jpeg, nonce());
+        const before = await s.inferences();
+        const loop = await closedLoop(s, plan.burst, plan.burst, () => image);
+        await sleep(200);
+        const after = await s.inferences();
+        r.workloads.burst50 = {
+          requests: plan.burst,
+          ok: loop.ok,
+          errors: loop.errors,
+          cached_answers: loop.cached,
+          distinct_captions: new Set(loop.answers.filter((a) => a.status === 200).map((a) => a.captions[0]))
+            .size,
+          inferences: after.images - before.images,
+          model_calls: after.calls - before.calls,
+          p50_ms: loop.p50_ms,
+          p99_ms: loop.p99_ms,
+          first_error: loop.first_error,
+        };
+      });
+
+    // Resources: CPU per caption over the cache-miss workloads, peak RSS of every process.
+    for (const s of systems) {
+      const r = results[s.id];
+      const done = captionsDone.get(s.id) ?? 0;
+      r.resources = {
+        cpu_s_per_caption: done > 0 ? (cpuBefore.get(s.id) ?? 0) / done : NaN,
+        captions: done,
+        processes: Object.fromEntries(
+          Object.entries(s.roles()).map(([role, p]) => [
+            role,
+            { pid: p.pid, cpu_s_total: cpuSeconds(p.pid), ...mem(p) },
+          ]),
+        ),
+      };
+      if (s.kind === 'reference') {
+        const stats = await (s as ReferenceSystem).stats();
+        r.reference_stats = stats;
+      }
+    }
+    for (const r of Object.values(results)) {
+      const texts = Object.values(r.captions);
+      r.caption_wordpieces_mean =
+        texts.length > 0
+          ? texts.reduce((sum, t) => sum + Math.max(0, tokenizer.encode(t).length - 2), 0) / texts.length
+          : NaN;
+    }
+
+    const loadAfter = loadAverage();
+    const result: BenchResult = {
+      schema: 1,
+      date: started.toISOString(),
+      finished: new Date().toISOString(),
+      plan: { ...plan },
+      host: {
+        cpus: ncpu,
+        cpu_model: cpus()[0]?.model ?? 'unknown',
+        node: process.version,
+        load_before: loadBefore,
+        load_after: loadAfter,
+        load_per_workload: loads,
+      },
+      commit: gitCommit(),
+      bundle: { path: bundle, version: manifest.version, source: manifest.source },
+      gemm,
+      systems: results,
+      ratios: {},
+      agreement: {},
+      targets: [],
+    };
+    evaluateTargets(result);
+    const partial = workloads.size < 4 || values.systems !== undefined;
+    const outJson =
+      values['json-out'] ??
+      join(
+        root,
+        'bench',
+        'results',
+        `${started.toISOString().slice(0, 16).replace(':', '-')}${plan.mode === 'full' ? '' : `-${plan.mode}`}${partial ? '-partial' : ''}.json`,
+      );
+    mkdirSync(resolve(outJson, '..'), { recursive: true });
+    writeFileSync(outJson, `${JSON.stringify(result, null, 2)}\n`);
+    const markdown = renderMarkdown(result);
+    process.stdout.write(`\n${markdown}\n`);
+    if (!values['no-docs'] && !partial) appendFileSync(join(root, 'docs', 'benchmarks.md'), `\n${markdown}`);
+    log(`wrote ${outJson}${values['no-docs'] || partial ? '' : ' and appended to docs/benchmarks.md'}`);
+    if (values['keep-logs']) log(`process logs kept in ${logDir}`);
+    else rmSync(logDir, { recursive: true, force: true });
+  } finally {
+    await cleanup();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function mem(p: Managed): { peak_rss_mb: number; rss_mb: number } {
+  const m = memoryMb(p.pid);
+  return { peak_rss_mb: m.peakRssMb, rss_mb: m.rssMb };
+}
+
+function gitCommit(): string {
+  const res = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' });
+  return res.status === 0 ? res.stdout.trim() : 'unknown';
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,113 @@
+/** Load generation: a closed-loop in-process client for the slow (inference) workloads, autocannon for the cache-hit path. */
+import autocannon from 'autocannon';
+import type { CaptionAnswer, HttpRequestSpec, System } from './systems';
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  // Nearest-rank on the sorted sample.
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+}
+
+export interface ClosedLoopResult {
+  concurrency: number;
+  requests: number;
+  ok: number;
+  errors: number;
+  cached: number;
+  wall_s: number;
+  captions_per_s: number;
+  p50_ms: number;
+  p95_ms: number;
+  p99_ms: number;
+  mean_ms: number;
+  first_error?: string;
+  answers: CaptionAnswer[];
+}
+
+/**
+ * `count` requests, `concurrency` in flight at any time; `makeImage(i)` gives request i's upload.
+ * Captions per second = successful uncached answers / wall time.
+ */
+export async function closedLoop(
+  system: System,
+  count: number,
+  concurrency: number,
+  makeImage: (i: number) => Buffer,
+  numCaptions?: number,
+): Promise<ClosedLoopResult> {
+  const answers: CaptionAnswer[] = new Array<CaptionAnswer>(count);
+  let next = 0;
+  const started = performance.now();
+  const lane = async (): Promise<void> => {
+    while (next < count) {
+      const i = next++;
+      answers[i] = await system.caption(makeImage(i), numCaptions);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
+  const wall = (performance.now() - started) / 1000;
+  const ok = answers.filter((a) => a.status === 200);
+  const latencies = ok.map((a) => a.ms).sort((a, b) => a - b);
+  const fresh = ok.filter((a) => !a.cached).length;
+  return {
+    concurrency,
+    requests: count,
+    ok: ok.length,
+    errors: count - ok.length,
+    cached: ok.length - fresh,
+    wall_s: wall,
+    captions_per_s: fresh / wall,
+    p50_ms: percentile(latencies, 50),
+    p95_ms: percentile(latencies, 95),
+    p99_ms: percentile(latencies, 99),
+    mean_ms: latencies.reduce((s, x) => s + x, 0) / Math.max(1, latencies.length),
+    first_error: answers.find((a) => a.status !== 200)?.error,
+    answers,
+  };
+}
+
+export interface AutocannonSummary {
+  connections: number;
+  duration_s: number;
+  /** 2xx answers; rps counts only those. */
+  requests: number;
+  rps: number;
+  p50_ms: number;
+  p90_ms: number;
+  p99_ms: number;
+  max_ms: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+export async function cannon(
+  spec: HttpRequestSpec,
+  connections: number,
+  durationS: number,
+): Promise<AutocannonSummary> {
+  const result = await autocannon({
+    url: spec.url,
+    method: spec.method,
+    headers: spec.headers,
+    body: spec.body,
+    connections,
+    duration: durationS,
+    pipelining: 1,
+    timeout: 30,
+  });
+  return {
+    connections,
+    duration_s: result.duration,
+    requests: result['2xx'],
+    rps: result['2xx'] / result.duration,
+    p50_ms: result.latency.p50,
+    p90_ms: result.latency.p90,
+    p99_ms: result.latency.p99,
+    max_ms: result.latency.max,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+  };
+}
