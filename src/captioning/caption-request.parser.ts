@@ -68,6 +68,15 @@ export class CaptionRequestParser {
         async: isAsync(options, preferAsync),
       };
     }
+    const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    if (type !== 'application/json') {
+      throw new AppError({
+        code: 'request.unsupported_media_type',
+        status: 415,
+        title: 'Unsupported media type',
+        detail: `Send multipart/form-data (file field "image") or application/json, not ${type === '' ? 'no content type' : type}.`,
+      });
+    }
     if (req.body === undefined || req.body === null) {
       throw badRequest(
         'Send the image as multipart/form-data (file field "image") or as JSON with image_url or image_base64.',

@@ -11,6 +11,7 @@ import { SingleFlight } from '../cache/single-flight';
 import { ImageIntake } from '../image/image-intake.service';
 import { MODEL_IMAGE_SIZE } from '../image/image-preparer';
 import type { CaptionJobData, JobFailure, JobState } from '../jobs/caption-job.types';
+import { queueUnavailable } from '../jobs/job.errors';
 import { JobSettings } from '../jobs/job.settings';
 import { JOB_QUEUE, type EnqueuedJob, type JobQueue } from '../jobs/job-queue.port';
 import { ModelErrorCode } from '../model/model.errors';
@@ -72,6 +73,7 @@ export class CaptionService {
       const hit = await this.cache.get(key);
       if (hit !== undefined) return success(hit, true);
     }
+    if (!this.queue.available()) throw queueUnavailable();
     // Identical misses in this process share one decode and one enqueue; across replicas, the job id
     // derived from the key joins them in the queue.
     const job = await this.flights.run(key, async () => {

@@ -177,6 +177,10 @@ export class BullMqJobQueue implements JobQueue, OnModuleInit, OnModuleDestroy {
     }
   }
 
+  available(): boolean {
+    return !this.closing && this.redis.status === 'ready';
+  }
+
   async ping(): Promise<void> {
     if (this.redis.status !== 'ready') throw new Error(`queue Redis is ${this.redis.status}`);
     await this.redis.ping();

@@ -109,6 +109,10 @@ export class InProcessJobQueue implements JobQueue {
     return Promise.resolve(Math.max(1, Math.ceil((this.running.size + 1) / this.options.batchSize)));
   }
 
+  available(): boolean {
+    return true;
+  }
+
   ping(): Promise<void> {
     return Promise.resolve();
   }

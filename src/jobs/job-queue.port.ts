@@ -37,6 +37,8 @@ export interface JobQueue extends JobQueueHealth {
   status(jobId: string, subject: string): Promise<JobState | undefined>;
   /** The model the inference side runs (announced by workers in queue mode); undefined if none yet. */
   model(): Promise<ModelInfo | undefined>;
+  /** False when the backend is known to be unreachable right now: callers refuse (503) before preparing work. */
+  available(): boolean;
   /** Rough seconds until a newly queued job is done, for the 202 answer. */
   estimateSeconds(): Promise<number>;
 }
