@@ -4,12 +4,13 @@
  * ids owned by a subject, bounded retention of results and ids, retries of transient failures.
  */
 import { randomUUID } from 'node:crypto';
+import type { OnModuleDestroy } from '@nestjs/common';
 import { AppError } from '../common/app-error';
 import { LRUCache } from 'lru-cache';
 import type { ModelInfo } from '../model/caption-model.port';
 import { internalJobId, type CaptionJobData, type JobState } from './caption-job.types';
 import type { CaptionJobHandler } from './caption-job.processor';
-import { failureOf, isPermanent } from './job.errors';
+import { failureOf, isPermanent, queueUnavailable } from './job.errors';
 import type { EnqueuedJob, JobQueue, QueueCounts } from './job-queue.port';
 
 export interface InProcessQueueOptions {
@@ -21,6 +22,8 @@ export interface InProcessQueueOptions {
   maxPending?: number;
   /** Called with 'completed' | 'failed' | 'joined'. */
   observe?: (outcome: string) => void;
+  /** At shutdown, how long running jobs may take to finish before the model is released. */
+  drainMs?: number;
 }
 
 interface Owner {
@@ -29,11 +32,12 @@ interface Owner {
   cacheKey: string;
 }
 
-export class InProcessJobQueue implements JobQueue {
+export class InProcessJobQueue implements JobQueue, OnModuleDestroy {
   private readonly running = new Map<string, Promise<JobState>>();
   private readonly finished: LRUCache<string, JobState>;
   private readonly owners: LRUCache<string, Owner>;
   private readonly maxPending: number;
+  private closing = false;
 
   constructor(
     private readonly processor: CaptionJobHandler,
@@ -46,7 +50,19 @@ export class InProcessJobQueue implements JobQueue {
     this.maxPending = options.maxPending ?? 256;
   }
 
+  /** Shutdown (before the model module is destroyed): no new jobs, running ones finish (bounded). */
+  async onModuleDestroy(): Promise<void> {
+    this.closing = true;
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.options.drainMs ?? 20_000);
+    });
+    await Promise.race([Promise.allSettled([...this.running.values()]), bound]);
+    clearTimeout(timer);
+  }
+
   enqueue(data: CaptionJobData): Promise<EnqueuedJob> {
+    if (this.closing) return Promise.reject(queueUnavailable());
     const internalId = internalJobId(data.cacheKey);
     const done = this.finished.get(internalId);
     if (this.running.has(internalId) || (done !== undefined && done.status === 'success')) {
@@ -110,7 +126,7 @@ export class InProcessJobQueue implements JobQueue {
   }
 
   available(): boolean {
-    return true;
+    return !this.closing;
   }
 
   ping(): Promise<void> {

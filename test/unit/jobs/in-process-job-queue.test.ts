@@ -31,3 +31,19 @@ test('InProcessJobQueue: pending jobs are bounded (503 beyond), finished ones re
   const state = await queue.status(ids[0], 'alice');
   assert.deepEqual(state, { status: 'gone', cacheKey: slow[0].cacheKey });
 });
+
+test('InProcessJobQueue at shutdown: running jobs finish first, new ones are refused with 503', async () => {
+  const processor = new FakeProcessor();
+  const queue = new InProcessJobQueue(processor, () => undefined, options);
+  const data = jobData({ delayMs: 200 }, processor);
+  const job = await queue.enqueue(data);
+  const started = Date.now();
+  await queue.onModuleDestroy();
+  assert.ok(Date.now() - started >= 150, 'shutdown did not wait for the running job');
+  assert.equal((await queue.waitForResult(job, 10)).status, 'success');
+  assert.equal(queue.available(), false);
+  await assert.rejects(
+    queue.enqueue(jobData()),
+    (e: unknown) => e instanceof AppError && e.problem.status === 503,
+  );
+});
