@@ -1,34 +1,37 @@
-/** CaptionModel adapter on the BLIP runtime: loads, verifies and warms the bundle at module init. */
+/**
+ * CaptionModel adapter on the BLIP runtime, which runs in a worker thread (onnxruntime-node's run()
+ * holds its thread for the whole graph). Loads, verifies and warms the bundle at module init; a bundle
+ * that is missing or does not match its manifest fails start-up with the file named.
+ */
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { BlipRuntime } from './blip-runtime';
 import type { Caption, CaptionModel, CaptionRequest, ModelInfo } from './caption-model.port';
-import { ModelError, ModelErrorCode } from './model.errors';
 import { ModelSettings } from './model.settings';
+import { ThreadedRuntime } from './thread/threaded-runtime';
 
 @Injectable()
 export class OnnxBlipModel implements CaptionModel, OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(OnnxBlipModel.name);
-  private runtime?: BlipRuntime;
+  private readonly runtime: ThreadedRuntime;
   private ready = false;
 
-  constructor(@Inject(ModelSettings) private readonly settings: ModelSettings) {}
+  constructor(@Inject(ModelSettings) private readonly settings: ModelSettings) {
+    this.runtime = new ThreadedRuntime(settings.MODEL_PATH, {
+      variant: settings.MODEL_VARIANT,
+      executionProvider: settings.EXECUTION_PROVIDER,
+      intraOpThreads: settings.ORT_INTRA_OP_THREADS,
+      interOpThreads: settings.ORT_INTER_OP_THREADS,
+    });
+  }
 
   async onModuleInit(): Promise<void> {
-    const s = this.settings;
     const started = Date.now();
-    this.runtime = await BlipRuntime.load(s.MODEL_PATH, {
-      variant: s.MODEL_VARIANT,
-      executionProvider: s.EXECUTION_PROVIDER,
-      intraOpThreads: s.ORT_INTRA_OP_THREADS,
-      interOpThreads: s.ORT_INTER_OP_THREADS,
-    });
-    const info = this.runtime.info();
+    const info = await this.runtime.start();
     this.logger.log(
-      `Loaded ${info.id} ${info.version} (${info.variant}, ${info.executionProvider}) from ${s.MODEL_PATH} in ${Date.now() - started} ms`,
+      `Loaded ${info.id} ${info.version} (${info.variant}, ${info.executionProvider}) from ${this.settings.MODEL_PATH} in ${Date.now() - started} ms`,
     );
-    if (s.MODEL_WARMUP) {
+    if (this.settings.MODEL_WARMUP) {
       const warm = Date.now();
-      const size = this.runtime.imageSize;
+      const size = info.imageSize;
       await this.runtime.caption([
         {
           image: { rgb: new Uint8Array(size * size * 3).fill(128), size, width: size, height: size },
@@ -42,7 +45,7 @@ export class OnnxBlipModel implements CaptionModel, OnModuleInit, OnModuleDestro
 
   async onModuleDestroy(): Promise<void> {
     this.ready = false;
-    await this.runtime?.release();
+    await this.runtime.close();
   }
 
   isReady(): boolean {
@@ -50,17 +53,10 @@ export class OnnxBlipModel implements CaptionModel, OnModuleInit, OnModuleDestro
   }
 
   info(): ModelInfo {
-    return this.loaded().info();
+    return this.runtime.info();
   }
 
   caption(requests: CaptionRequest[]): Promise<Caption[][]> {
-    return this.loaded().caption(requests);
-  }
-
-  private loaded(): BlipRuntime {
-    if (this.runtime === undefined) {
-      throw new ModelError(ModelErrorCode.BundleInvalid, 'The model is not loaded yet.');
-    }
-    return this.runtime;
+    return this.runtime.caption(requests);
   }
 }
