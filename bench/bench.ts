@@ -15,6 +15,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -157,6 +158,69 @@ interface Gemm {
   threads: number;
   gflops: number;
   best_ms: number;
+  copy_gb_s: number;
+}
+
+interface HfConfig {
+  vision_config: {
+    hidden_size: number;
+    intermediate_size: number;
+    num_hidden_layers: number;
+    patch_size: number;
+    image_size: number;
+  };
+  text_config: {
+    hidden_size: number;
+    intermediate_size: number;
+    num_hidden_layers: number;
+    vocab_size: number;
+  };
+}
+
+/**
+ * What the hardware allows, roughly: the vision encoder is compute-bound (its FLOPs at the measured GEMM
+ * rate), a decoding step at small batch is memory-bound (the decoder's weights, less the embedding table
+ * of which one row is read, streamed once per step at the measured copy bandwidth) plus its FLOPs.
+ */
+function hardwareFloor(dir: string, gemm: Gemm): BenchResult['floor'] {
+  const c = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as HfConfig;
+  const v = c.vision_config;
+  const t = c.text_config;
+  const n = (v.image_size / v.patch_size) ** 2 + 1;
+  const h = v.hidden_size;
+  const perLayer =
+    3 * n * h * h * 2 + 2 * n * n * h * 2 + n * h * h * 2 + 2 * n * h * v.intermediate_size * 2;
+  const encoderFlop =
+    (n - 1) * 3 * v.patch_size ** 2 * h * 2 +
+    v.num_hidden_layers * perLayer +
+    t.num_hidden_layers * 2 * n * h * t.hidden_size * 2;
+  const ht = t.hidden_size;
+  const tokenFlop =
+    t.num_hidden_layers * (6 * ht * ht * 2 + 2 * ht * t.intermediate_size * 2) +
+    ht * ht * 2 +
+    ht * t.vocab_size * 2;
+  const size = (f: string): number => (existsSync(join(dir, f)) ? statSync(join(dir, f)).size : 0);
+  const embedding = t.vocab_size * ht * 4;
+  const fp32Bytes = size('text_decoder.onnx') + size('text_decoder.onnx.data') - embedding;
+  const int8Bytes = size('text_decoder.int8.onnx') - embedding / 4;
+  const gflops = gemm.gflops * 1e9;
+  const bw = gemm.copy_gb_s * 1e9;
+  const encoderMs = (encoderFlop / gflops) * 1000;
+  const step = (bytes: number, batch: number): number => (bytes / bw + (batch * tokenFlop) / gflops) * 1000;
+  const tokens = 20;
+  return {
+    encoder_gflop_per_image: encoderFlop / 1e9,
+    decoder_gflop_per_token: tokenFlop / 1e9,
+    decoder_weight_mb_per_step: { fp32: fp32Bytes / 1e6, int8: int8Bytes / 1e6 },
+    encoder_ms_per_image: encoderMs,
+    decoder_step_ms: {
+      fp32_batch1: step(fp32Bytes, 1),
+      fp32_batch8: step(fp32Bytes, 8),
+      int8_batch1: step(int8Bytes, 1),
+    },
+    fp32_caption_ms_c1: encoderMs + tokens * step(fp32Bytes, 1),
+    fp32_captions_per_s_c8: 8000 / (8 * encoderMs + tokens * step(fp32Bytes, 8)),
+  };
 }
 
 function measureGemm(threads: number, n: number): Gemm {
@@ -441,6 +505,7 @@ async function main(): Promise<void> {
       commit: gitCommit(),
       bundle: { path: bundle, version: manifest.version, source: manifest.source },
       gemm,
+      floor: hardwareFloor(bundle, gemm.all_threads),
       systems: results,
       ratios: {},
       agreement: {},

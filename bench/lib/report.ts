@@ -88,7 +88,20 @@ export interface BenchResult {
   };
   commit: string;
   bundle: { path: string; version: string; source: { id: string; revision: string } };
-  gemm: Record<'all_threads' | 'one_thread', { n: number; threads: number; gflops: number; best_ms: number }>;
+  gemm: Record<
+    'all_threads' | 'one_thread',
+    { n: number; threads: number; gflops: number; best_ms: number; copy_gb_s: number }
+  >;
+  /** A rough hardware floor from the GEMM rate and copy bandwidth (see hardwareFloor in bench.ts). */
+  floor: {
+    encoder_gflop_per_image: number;
+    decoder_gflop_per_token: number;
+    decoder_weight_mb_per_step: { fp32: number; int8: number };
+    encoder_ms_per_image: number;
+    decoder_step_ms: { fp32_batch1: number; fp32_batch8: number; int8_batch1: number };
+    fp32_caption_ms_c1: number;
+    fp32_captions_per_s_c8: number;
+  };
   systems: Record<string, SystemResult>;
   ratios: Record<string, Ratios>;
   agreement: Record<string, { photos: number; identical_to_reference: number }>;
@@ -239,7 +252,8 @@ export function renderMarkdown(r: BenchResult): string {
     `### \`npm run bench${r.plan.mode === 'full' ? '' : ` -- --${r.plan.mode}`}\`, ${r.date.slice(0, 16).replace('T', ' ')} UTC, commit ${r.commit}`,
     '',
     `${h.cpus} cores (${h.cpu_model}), Node ${h.node}; load average ${h.load_before.join(' / ')} before, ${h.load_after.join(' / ')} after. ` +
-      `fp32 GEMM (numpy/OpenBLAS, 1024³): ${f(r.gemm.all_threads.gflops)} GFLOP/s on ${r.gemm.all_threads.threads} threads, ${f(r.gemm.one_thread.gflops)} on 1. ` +
+      `fp32 GEMM (numpy/OpenBLAS, 1024³): ${f(r.gemm.all_threads.gflops)} GFLOP/s on ${r.gemm.all_threads.threads} threads, ${f(r.gemm.one_thread.gflops)} on 1; ` +
+      `copy bandwidth ${f(r.gemm.all_threads.copy_gb_s)} GB/s. ` +
       `Bundle ${r.bundle.source.revision} (version ${r.bundle.version}); no prompt, greedy unless stated, captions as generated (up to 20 new tokens).`,
     '',
     `| workload | ${ids.join(' | ')} |`,
@@ -298,6 +312,19 @@ export function renderMarkdown(r: BenchResult): string {
       '',
     );
   }
+  const fl = r.floor;
+  const fp32 = r.systems['queue-fp32'] ?? r.systems['embedded-fp32'];
+  lines.push(
+    `Hardware floor (rough, from the two figures above): encoder ${f(fl.encoder_gflop_per_image)} GFLOP/image = ${f(fl.encoder_ms_per_image, 0)} ms; ` +
+      `decoder step ${f(fl.decoder_weight_mb_per_step.fp32, 0)} MB of fp32 weights = ${f(fl.decoder_step_ms.fp32_batch1)} ms at batch 1 ` +
+      `(int8: ${f(fl.decoder_weight_mb_per_step.int8, 0)} MB, ${f(fl.decoder_step_ms.int8_batch1)} ms); a 20-token fp32 caption ≥ ${f(fl.fp32_caption_ms_c1, 0)} ms at c=1, ` +
+      `≤ ${f(fl.fp32_captions_per_s_c8, 2)} captions/s at batch 8.` +
+      (fp32?.workloads.miss_c1 !== undefined
+        ? ` ${fp32.id}: ${f(fp32.workloads.miss_c1.p50_ms / fl.fp32_caption_ms_c1, 2)}x the latency floor, ` +
+          `${f((fp32.workloads.miss_c8?.captions_per_s ?? NaN) / fl.fp32_captions_per_s_c8, 2)} of the c=8 throughput ceiling.`
+        : ''),
+    '',
+  );
   lines.push('| target | system | measured | result |', '| --- | --- | ---: | --- |');
   for (const t of r.targets) {
     lines.push(

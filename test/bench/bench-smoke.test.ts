@@ -69,6 +69,11 @@ test(
       assert.equal(r.host.load_after.length, 3);
       finite(r.gemm.all_threads.gflops, 'gemm all threads');
       finite(r.gemm.one_thread.gflops, 'gemm one thread');
+      finite(r.gemm.all_threads.copy_gb_s, 'copy bandwidth');
+      for (const [k, v] of Object.entries(r.floor)) {
+        if (typeof v === 'number') finite(v, `floor.${k}`);
+        else for (const [k2, v2] of Object.entries(v)) finite(v2, `floor.${k}.${k2}`);
+      }
       assert.equal(typeof r.bundle.version, 'string');
       assert.deepEqual(Object.keys(r.systems).sort(), [...SYSTEMS].sort());
 
