@@ -5,6 +5,7 @@
 import { Logger } from '@nestjs/common';
 import { AuthSettings } from './auth/auth.settings';
 import { createApp } from './bootstrap/create-app';
+import { checkQueueRedisPolicy } from './bootstrap/queue-redis-policy';
 import { HttpSettings } from './config/http.settings';
 import { ConfigError, loadSettings } from './config/load-settings';
 import { RedisSettings } from './config/redis.settings';
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
   validateAllSettings([HttpSettings, AuthSettings, RateLimitSettings, RedisSettings, ImageSettings]);
   const http = loadSettings(HttpSettings);
   const app = await createApp();
+  await checkQueueRedisPolicy(loadSettings(RedisSettings));
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   await app.listen({ port: http.PORT, host: http.HOST });
   new Logger('Main').log(`API listening on http://${http.HOST}:${http.PORT}`);

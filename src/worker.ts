@@ -7,7 +7,10 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
+import { checkQueueRedisPolicy } from './bootstrap/queue-redis-policy';
 import { HttpSettings } from './config/http.settings';
+import { ConfigError } from './config/load-settings';
+import { RedisSettings } from './config/redis.settings';
 import { startWorkerHealthServer } from './health/worker-health.server';
 import { CaptionWorker } from './jobs/caption.worker';
 import { ModelAnnouncer } from './jobs/model-announcer';
@@ -21,6 +24,7 @@ async function main(): Promise<void> {
   });
   app.useLogger(app.get(PinoNestLogger));
   const logger = new Logger('Worker');
+  await checkQueueRedisPolicy(app.get(RedisSettings));
   const model = app.get<CaptionModel>(CAPTION_MODEL);
   const info = model.info();
   logger.log(`model ${info.id} ${info.version} ready (${info.executionProvider})`);
@@ -55,8 +59,12 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   // Logged plainly: the failure may precede the logger (e.g. a bad setting or a bad bundle).
-  process.stderr.write(
-    `worker failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-  );
+  const detail =
+    err instanceof ConfigError
+      ? err.message
+      : err instanceof Error
+        ? (err.stack ?? err.message)
+        : String(err);
+  process.stderr.write(`worker failed to start: ${detail}\n`);
   process.exit(1);
 });
