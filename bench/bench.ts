@@ -23,7 +23,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BlipTokenizer } from '../src/model/text/blip-tokenizer';
 import { loadPhotos, nonce, withNonce, type Photo } from './lib/images';
-import { cannon, closedLoop, type AutocannonSummary, type ClosedLoopResult } from './lib/load';
+import { cannon, closedLoop, percentile, type AutocannonSummary, type ClosedLoopResult } from './lib/load';
 import {
   cpuSeconds,
   loadAverage,
@@ -34,8 +34,21 @@ import {
   type Managed,
 } from './lib/proc';
 import { startRedis, type BenchRedis } from './lib/redis';
-import { renderMarkdown, evaluateTargets, type BenchResult, type SystemResult } from './lib/report';
-import { OursSystem, ReferenceSystem, type BenchContext, type System, type Variant } from './lib/systems';
+import {
+  renderMarkdown,
+  evaluateTargets,
+  type Batching,
+  type BenchResult,
+  type SystemResult,
+} from './lib/report';
+import {
+  OursSystem,
+  ReferenceSystem,
+  type BenchContext,
+  type InferenceCount,
+  type System,
+  type Variant,
+} from './lib/systems';
 
 const root = resolve(__dirname, '..', '..');
 
@@ -401,14 +414,16 @@ async function main(): Promise<void> {
       : []) {
       await eachSystem(key, async (s, r) => {
         const cpu0 = cpuOf(s);
+        const inf0 = await s.inferences();
         const offset = w * 7;
         const loop = await closedLoop(s, count, concurrency, (i) =>
           withNonce(photoFor(offset + i).jpeg, nonce()),
         );
         const cpu = cpuOf(s) - cpu0;
+        const inf1 = await s.inferences();
         cpuBefore.set(s.id, (cpuBefore.get(s.id) ?? 0) + cpu);
         captionsDone.set(s.id, (captionsDone.get(s.id) ?? 0) + loop.ok - loop.cached);
-        r.workloads[key] = { ...summary(loop), cpu_s: cpu };
+        r.workloads[key] = { ...summary(loop), cpu_s: cpu, ...batching(inf0, inf1) };
         record(r, loop, offset);
       });
     }
@@ -416,8 +431,9 @@ async function main(): Promise<void> {
     // Beam search, 3 captions, concurrency 1.
     if (workloads.has('beam'))
       await eachSystem('beam3_c1', async (s, r) => {
+        const inf0 = await s.inferences();
         const loop = await closedLoop(s, plan.beam, 1, (i) => withNonce(photoFor(i + 3).jpeg, nonce()), 3);
-        r.workloads.beam3_c1 = summary(loop);
+        r.workloads.beam3_c1 = { ...summary(loop), ...batching(inf0, await s.inferences()) };
       });
 
     // Cache hit: one small JPEG, cached first, then autocannon at 100 connections.
@@ -439,6 +455,37 @@ async function main(): Promise<void> {
       });
 
     // Burst: 50 identical concurrent uploads of one new image.
+    // Optional (--workloads ...,mixed): cache-hit latency while cache misses run (c=1 misses, 4 hit loops).
+    if (workloads.has('mixed'))
+      await eachSystem('hit_during_miss', async (s, r) => {
+        const image = withNonce(small.jpeg, nonce());
+        await s.caption(image);
+        let done = false;
+        const misses = closedLoop(s, plan.missC1, 1, (i) =>
+          withNonce(photoFor(i + 11).jpeg, nonce()),
+        ).finally(() => {
+          done = true;
+        });
+        const hits: number[] = [];
+        await Promise.all(
+          Array.from({ length: 4 }, async () => {
+            while (!done) {
+              const a = await s.caption(image);
+              if (a.status === 200 && a.cached) hits.push(a.ms);
+            }
+          }),
+        );
+        const miss = await misses;
+        hits.sort((a, b) => a - b);
+        r.workloads.hit_during_miss = {
+          hits: hits.length,
+          hit_p50_ms: percentile(hits, 50),
+          hit_p99_ms: percentile(hits, 99),
+          hit_max_ms: hits.at(-1) ?? NaN,
+          miss_p50_ms: miss.p50_ms,
+        };
+      });
+
     if (workloads.has('burst'))
       await eachSystem('burst50', async (s, r) => {
         const image = withNonce(photoFor(5).jpeg, nonce());
@@ -534,6 +581,13 @@ async function main(): Promise<void> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** Model calls and images between two readings of a system's inference counters. */
+function batching(before: InferenceCount, after: InferenceCount): Batching {
+  const calls = after.calls - before.calls;
+  const images = after.images - before.images;
+  return { model_calls: calls, images_inferred: images, mean_batch: calls > 0 ? images / calls : NaN };
 }
 
 function mem(p: Managed): { peak_rss_mb: number; rss_mb: number } {

@@ -3,6 +3,13 @@ import type { AutocannonSummary, ClosedLoopResult } from './load';
 
 export type LoopSummary = Omit<ClosedLoopResult, 'answers'>;
 
+/** Model calls and images during a workload (ours: batches; the reference: one generate per image). */
+export interface Batching {
+  model_calls: number;
+  images_inferred: number;
+  mean_batch: number;
+}
+
 export interface BurstSummary {
   requests: number;
   ok: number;
@@ -30,12 +37,20 @@ export interface SystemResult {
   kind: 'reference' | 'queue' | 'embedded';
   variant: 'fp32' | 'int8';
   workloads: {
-    miss_c1?: LoopSummary & { cpu_s: number };
-    miss_c4?: LoopSummary & { cpu_s: number };
-    miss_c8?: LoopSummary & { cpu_s: number };
-    beam3_c1?: LoopSummary;
+    miss_c1?: LoopSummary & Batching & { cpu_s: number };
+    miss_c4?: LoopSummary & Batching & { cpu_s: number };
+    miss_c8?: LoopSummary & Batching & { cpu_s: number };
+    beam3_c1?: LoopSummary & Batching;
     cache_hit_c100?: AutocannonSummary & { cpu_s: number };
     burst50?: BurstSummary;
+    /** Optional: cache-hit latency (4 loops) while c=1 cache misses run. */
+    hit_during_miss?: {
+      hits: number;
+      hit_p50_ms: number;
+      hit_p99_ms: number;
+      hit_max_ms: number;
+      miss_p50_ms: number;
+    };
   };
   /** First caption seen per photo (file name) in the cache-miss workloads. */
   captions: Record<string, string>;
@@ -266,6 +281,10 @@ export function renderMarkdown(r: BenchResult): string {
     row('captions/s at c=1', (s) => f(s.workloads.miss_c1?.captions_per_s, 2)),
     row('captions/s at c=4', (s) => f(s.workloads.miss_c4?.captions_per_s, 2)),
     row('captions/s at c=8', (s) => f(s.workloads.miss_c8?.captions_per_s, 2)),
+    row(
+      'mean batch at c=4 / c=8 (images per model call)',
+      (s) => `${f(s.workloads.miss_c4?.mean_batch, 2)} / ${f(s.workloads.miss_c8?.mean_batch, 2)}`,
+    ),
     row('beam 3, 3 captions, c=1: p50 ms', (s) => f(s.workloads.beam3_c1?.p50_ms, 0)),
     row('cache hit, 100 conns: req/s', (s) => f(s.workloads.cache_hit_c100?.rps, 0)),
     row(
@@ -275,6 +294,15 @@ export function renderMarkdown(r: BenchResult): string {
     row('burst of 50 identical: inferences', (s) =>
       s.workloads.burst50 ? `${s.workloads.burst50.inferences} (${s.workloads.burst50.ok}/50 ok)` : '-',
     ),
+    ...(Object.values(r.systems).some((s) => s.workloads.hit_during_miss !== undefined)
+      ? [
+          row('cache hit during misses: p50 / p99 / max ms', (s) =>
+            s.workloads.hit_during_miss
+              ? `${f(s.workloads.hit_during_miss.hit_p50_ms)} / ${f(s.workloads.hit_during_miss.hit_p99_ms)} / ${f(s.workloads.hit_during_miss.hit_max_ms)}`
+              : '-',
+          ),
+        ]
+      : []),
     row('CPU-seconds per caption (cache miss)', (s) => f(s.resources?.cpu_s_per_caption, 2)),
     row('peak RSS MB per process', (s) =>
       Object.entries(s.resources?.processes ?? {})
