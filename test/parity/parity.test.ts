@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BlipRuntime } from '../../src/model/blip-runtime';
 import type { GenerationSettings } from '../../src/model/decoding/decoder-backend';
@@ -48,16 +48,21 @@ before(async () => {
 
 after(async () => {
   await runtime?.release();
-  if (reference !== undefined) rmSync(reference.outDir, { recursive: true, force: true });
 });
 
 function settingsFor(numBeams: number): GenerationSettings {
   return { ...runtime.resolveSettings({ numBeams }), numReturnSequences: numBeams };
 }
 
-/** A reference row as our ids: generate right-pads shorter beam rows with 0 ([PAD]). */
+/**
+ * Our ids as a reference row: beam search right-pads shorter rows with `pad_token_id or eos_token_id`
+ * (transformers' `output_fill_value`); BLIP's pad id is 0, which Python reads as false, so the fill is
+ * [SEP].
+ */
 function padTo(ids: number[], length: number): number[] {
-  return [...ids, ...new Array<number>(Math.max(0, length - ids.length)).fill(0)];
+  const s = settingsFor(1);
+  const fill = s.padTokenId || s.sepTokenId;
+  return [...ids, ...new Array<number>(Math.max(0, length - ids.length)).fill(fill)];
 }
 
 test('tokenizer: prompt ids equal BlipProcessor tokenizer ids ("a picture of" -> 101 1037 3861 1997 102)', () => {
@@ -103,7 +108,11 @@ test('model parity on the reference pixel values: greedy ids identical, beam ids
 
 const prep = new Map<string, { max: number; mean: number }>();
 
-test('preprocessing parity: sharp pipeline against BlipImageProcessor, mean |diff| below 0.01', async () => {
+// CMYK is converted through an ICC profile on purpose (docs/decisions.md); PIL's formula differs. Those
+// images are reported but not part of the threshold.
+const isCmyk = (image: ReferenceImage): boolean => image.original_mode === 'CMYK';
+
+test('preprocessing parity: sharp + Pillow-exact resize against BlipImageProcessor, mean |diff| below 0.01', async () => {
   const rows: string[] = [];
   let sum = 0;
   let count = 0;
@@ -123,13 +132,16 @@ test('preprocessing parity: sharp pipeline against BlipImageProcessor, mean |dif
     }
     const mean = total / ref.length;
     prep.set(image.path, { max, mean });
-    sum += mean;
-    count++;
-    rows.push(`#   ${name(image.path).padEnd(52)} max ${max.toFixed(4)}  mean ${mean.toFixed(5)}`);
+    if (!isCmyk(image)) {
+      sum += mean;
+      count++;
+    }
+    const note = isCmyk(image) ? '  (CMYK through ICC, not in the threshold)' : '';
+    rows.push(`#   ${name(image.path).padEnd(52)} max ${max.toFixed(4)}  mean ${mean.toFixed(5)}${note}`);
   }
   const overall = sum / count;
   console.log(
-    `# preprocessing parity over ${count} images: mean of means ${overall.toFixed(5)}\n${rows.join('\n')}`,
+    `# preprocessing parity over ${count} images: mean |diff| ${overall.toFixed(5)}\n${rows.join('\n')}`,
   );
   assert.ok(overall < 0.01, `mean abs difference ${overall}`);
 });

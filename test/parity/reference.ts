@@ -1,7 +1,7 @@
 /** Runs tools/blip-export/reference.py (Hugging Face generate on the bundle's hf/ weights) once. */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export interface ReferenceStep {
@@ -20,6 +20,7 @@ export interface ReferenceImage {
   index: number;
   path: string;
   error: string | null;
+  original_mode: string | null;
   pixel_values: string | null;
   pixel_shape: [number, number, number] | null;
   results: ReferenceResult[];
@@ -62,7 +63,17 @@ export function runReference(
   prompts: string[],
   beams: { numBeams: number; numReturn: number },
 ): Reference {
-  const outDir = mkdtempSync(join(tmpdir(), 'captioner-parity-'));
+  // The reference is cached by everything that decides its output, so reruns on an unchanged bundle are fast.
+  const script = join(projectRoot, 'tools', 'blip-export', 'reference.py');
+  const key = createHash('sha256')
+    .update(readFileSync(join(bundle, 'manifest.json')))
+    .update(readFileSync(script))
+    .update(JSON.stringify({ images, prompts, beams }))
+    .digest('hex')
+    .slice(0, 16);
+  const outDir = join(projectRoot, 'build', 'parity-reference', key);
+  if (existsSync(join(outDir, 'reference.json'))) return load(outDir);
+  mkdirSync(outDir, { recursive: true });
   execFileSync(
     python,
     [
@@ -82,11 +93,12 @@ export function runReference(
     ],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
-  const reference = JSON.parse(readFileSync(join(outDir, 'reference.json'), 'utf8')) as Omit<
-    Reference,
-    'outDir'
-  >;
-  return { ...reference, outDir };
+  return load(outDir);
+}
+
+function load(outDir: string): Reference {
+  const text = readFileSync(join(outDir, 'reference.json'), 'utf8');
+  return { ...(JSON.parse(text) as Omit<Reference, 'outDir'>), outDir };
 }
 
 export function readPixels(reference: Reference, image: ReferenceImage): Float32Array {
