@@ -72,9 +72,14 @@ export class PrivateRedis {
   ) {}
 
   static async start(extraArgs: string[] = []): Promise<PrivateRedis> {
-    const redis = new PrivateRedis(await freePort(), extraArgs);
+    const redis = await PrivateRedis.create(extraArgs);
     await redis.start();
     return redis;
+  }
+
+  /** Reserves a port without starting the server (for processes that must start before their Redis). */
+  static async create(extraArgs: string[] = []): Promise<PrivateRedis> {
+    return new PrivateRedis(await freePort(), extraArgs);
   }
 
   get url(): string {
