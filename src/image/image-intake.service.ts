@@ -1,4 +1,5 @@
 /** The image module's one entry point for the use case: bytes from any transport, then prepared. */
+import { availableParallelism } from 'node:os';
 import { Inject, Injectable, Optional, type OnModuleDestroy } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import type { DecodedImage } from '../model/preprocess/decode-image';
@@ -9,6 +10,7 @@ import { ImageSettings } from './image.settings';
 import { ImagePreparer, MODEL_IMAGE_SIZE, sha256Hex } from './image-preparer';
 import { readMultipartImage, type MultipartImage } from './multipart-image.reader';
 import type { Resolver } from './safe-lookup';
+import { Semaphore } from './semaphore';
 import { UrlImageFetcher } from './url-image-fetcher';
 
 /** Optional injection token: a DNS resolver for image_url (tests inject one so no packet leaves). */
@@ -25,6 +27,7 @@ export interface AcceptedImage {
 export class ImageIntake implements OnModuleDestroy {
   private readonly preparer: ImagePreparer;
   private readonly fetcher: UrlImageFetcher;
+  private readonly decodes = new Semaphore(Math.max(2, Math.min(4, availableParallelism())));
 
   constructor(
     @Inject(ImageSettings) private readonly settings: ImageSettings,
@@ -66,8 +69,13 @@ export class ImageIntake implements OnModuleDestroy {
     return { bytes, sha256: sha256Hex(bytes) };
   }
 
+  /**
+   * Decodes for the model. A decode holds the full-size RGB image (up to MAX_IMAGE_PIXELS x 3 bytes)
+   * until it is resized, so only a few run at once: a burst of large uploads waits instead of
+   * multiplying that memory.
+   */
   prepare(bytes: Uint8Array, size = MODEL_IMAGE_SIZE): Promise<DecodedImage> {
-    return this.preparer.prepare(bytes, size);
+    return this.decodes.run(() => this.preparer.prepare(bytes, size));
   }
 
   private async load(source: ImageSource): Promise<Buffer> {
