@@ -1,7 +1,8 @@
 import { IsInt, Max, Min } from 'class-validator';
+import { BatchSettings } from '../config/batch.settings';
 
-/** Job queue settings: waiting, retries, retention and the worker's batching. */
-export class JobSettings {
+/** Job queue settings: waiting, retries, retention, locks, and the worker's batching (BatchSettings). */
+export class JobSettings extends BatchSettings {
   /** How long a synchronous request waits for its job before answering 202 with the job id. */
   @IsInt()
   @Min(0)
@@ -26,30 +27,18 @@ export class JobSettings {
   @Max(30 * 24 * 3600)
   JOB_RETENTION_SECONDS = 3600;
 
-  /** Worker concurrency and the largest batch (same variable as the model's batcher). */
-  @IsInt()
-  @Min(1)
-  @Max(256)
-  BATCH_MAX_SIZE = 8;
-
-  @IsInt()
-  @Min(0)
-  @Max(10_000)
-  BATCH_MAX_WAIT_MS = 10;
-
   /**
-   * Worker job lock. BullMQ renews it every half period from the event loop, and onnxruntime-node's
-   * session.run() holds the loop for the whole of each graph run (its promise wraps a synchronous call),
-   * so half the lock must stay well above the longest single run (the vision encoder on a full batch). A
-   * worker that dies leaves its jobs to be taken over after about lock + stalled-check interval.
+   * Worker job lock, renewed by BullMQ every half period from the event loop. Inference runs in a worker
+   * thread (src/model), so the loop only pauses briefly (~100 ms measured); the lock need not outlast a
+   * batch. A worker that dies leaves its jobs to be taken over after about lock + stalled-check interval.
    */
   @IsInt()
   @Min(1000)
   @Max(600_000)
-  JOB_LOCK_DURATION_MS = 60_000;
+  JOB_LOCK_DURATION_MS = 30_000;
 
   @IsInt()
   @Min(500)
   @Max(600_000)
-  JOB_STALLED_INTERVAL_MS = 30_000;
+  JOB_STALLED_INTERVAL_MS = 15_000;
 }
