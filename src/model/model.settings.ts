@@ -1,7 +1,8 @@
 import { IsBoolean, IsIn, IsInt, IsString, Max, Min, MinLength } from 'class-validator';
+import { BatchSettings } from '../config/batch.settings';
 
-/** Settings of the model provider (worker, embedded API, CLI). */
-export class ModelSettings {
+/** Settings of the model provider (worker, embedded API, CLI), batching included. */
+export class ModelSettings extends BatchSettings {
   @IsString()
   @MinLength(1)
   MODEL_PATH = 'models/blip-base';
@@ -25,14 +26,4 @@ export class ModelSettings {
 
   @IsBoolean()
   MODEL_WARMUP = true;
-
-  @IsInt()
-  @Min(1)
-  @Max(256)
-  BATCH_MAX_SIZE = 8;
-
-  @IsInt()
-  @Min(0)
-  @Max(10_000)
-  BATCH_MAX_WAIT_MS = 10;
 }
