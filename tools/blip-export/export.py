@@ -489,8 +489,35 @@ def export_graphs(model, dims, out: Path) -> dict:
     for name in ("vision_encoder.onnx", "text_decoder.onnx"):
         check((out / name).exists(), f"torch.onnx.export wrote no {name}")
         check(not (out / (name + ".data")).exists(), f"unexpected external data for {name}")
-        onnx.checker.check_model(str(out / name))
+    # the tracer leaves the vision outputs' non-batch dims symbolic ("Transposecross_key.0_dim_2"...):
+    # declare the contract's static shapes instead
+    shapes = {"image_embeds": ["batch", N, dims["vision_hidden"]]}
+    for i in range(n):
+        shapes[f"cross_key.{i}"] = shapes[f"cross_value.{i}"] = ["batch", H, N, D]
+    set_output_shapes(out / "vision_encoder.onnx", shapes)
+    for name in ("vision_encoder.onnx", "text_decoder.onnx"):
+        onnx.checker.check_model(str(out / name), full_check=True)
     return timings
+
+
+def set_output_shapes(path: Path, shapes: dict) -> None:
+    import onnx
+
+    proto = onnx.load(str(path))
+    for output in proto.graph.output:
+        if output.name not in shapes:
+            continue
+        dims = output.type.tensor_type.shape.dim
+        want = shapes[output.name]
+        check(len(dims) == len(want), f"{path.name}: {output.name} has rank {len(dims)}, expected {len(want)}")
+        for dim, value in zip(dims, want):
+            if isinstance(value, int):
+                dim.ClearField("dim_param")
+                dim.dim_value = value
+            else:
+                dim.ClearField("dim_value")
+                dim.dim_param = value
+    onnx.save(proto, str(path))
 
 
 def untie_shared_initializers(model_proto) -> int:
