@@ -9,7 +9,7 @@
 # TEST_SUITES="unit medium" npm test runs a subset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-suites=${TEST_SUITES:-"unit medium parity e2e helm bench"}
+suites=${TEST_SUITES:-"unit medium parity e2e helm bench reliability"}
 npm run --silent build
 npm run --silent build:test
 if [ ! -f models/test-tiny/manifest.json ]; then

@@ -3,15 +3,11 @@
  * configured key, issuer and audience required, exp required and nbf honoured with a 5 s clock tolerance.
  */
 import { KeyObject } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { createRemoteJWKSet, decodeProtectedHeader } from 'jose';
-import {
-  ExtractJwt,
-  Strategy,
-  type SecretOrKeyProvider,
-  type StrategyOptionsWithoutRequest,
-} from 'passport-jwt';
+import { Strategy, type SecretOrKeyProvider, type StrategyOptionsWithoutRequest } from 'passport-jwt';
 import { AuthProblems } from './auth.problems';
 import { AuthSettings } from './auth.settings';
 import { scopesOf, type AuthenticatedSubject } from './authenticated-subject';
@@ -20,6 +16,17 @@ import type { KeyVerification } from './jwt-keys';
 export const JWT_STRATEGY = 'jwt';
 export const CLOCK_TOLERANCE_SECONDS = 5;
 const MAX_SUBJECT_LENGTH = 256;
+
+/**
+ * RFC 6750 section 2.1: the scheme (any case), spaces, one b64token, nothing else. passport-jwt's own
+ * extractor takes the first two words, so `Bearer <token> anything` passed.
+ */
+const BEARER_CREDENTIALS = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+export function bearerToken(request: { headers: IncomingHttpHeaders }): string | null {
+  const header = request.headers.authorization;
+  return typeof header === 'string' ? (BEARER_CREDENTIALS.exec(header)?.[1] ?? null) : null;
+}
 
 /** The JWKS endpoint did not answer: a 503, not the caller's fault. */
 export class JwksUnavailableError extends Error {
@@ -58,7 +65,7 @@ function jwksKeyProvider(verification: Extract<KeyVerification, { kind: 'jwks' }
 export function strategyOptions(settings: AuthSettings): StrategyOptionsWithoutRequest {
   const verification = settings.verification();
   const common = {
-    jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+    jwtFromRequest: bearerToken,
     ignoreExpiration: false,
     algorithms: verification.algorithms,
     issuer: settings.JWT_ISSUER,

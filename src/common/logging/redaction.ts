@@ -3,7 +3,22 @@
  * bytes (base64 fields, buffers). Request logging keeps an allowlist of headers; the redaction paths are
  * the second line of defence for anything else that gets logged.
  */
-const SECRET_QUERY_PARAMS = ['token', 'access_token', 'id_token', 'refresh_token', 'jwt'];
+const SECRET_QUERY_PARAMS = [
+  'token',
+  'access_token',
+  'id_token',
+  'refresh_token',
+  'jwt',
+  'authorization',
+  'auth',
+  'bearer',
+  'api_key',
+  'apikey',
+  'password',
+  'secret',
+];
+/** A JWS in compact form (`eyJ` is base64url of `{"`): a bearer token whatever the parameter is called. */
+const JWT_SHAPE = /eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
 const IMAGE_FIELDS = ['image_base64', 'imageBase64', 'image_bytes', 'imageBytes', 'rgb'];
 const CREDENTIAL_FIELDS = ['authorization', 'cookie', 'token', 'access_token', 'password', 'secret'];
 
@@ -29,23 +44,28 @@ const LOGGED_HEADERS = [
   'prefer',
 ];
 
-/** The URL with the values of credential-like query parameters replaced. */
+/**
+ * The URL with the values of credential-like query parameters replaced, and anything shaped like a JWT
+ * (in the path, or in a parameter of any name, e.g. `?authorization=Bearer%20eyJ...`) replaced too.
+ */
 export function sanitizeUrl(url: string | undefined): string | undefined {
   if (!url) return url;
   const q = url.indexOf('?');
-  if (q < 0) return url;
+  const path = (q < 0 ? url : url.slice(0, q)).replace(JWT_SHAPE, REDACTED);
+  if (q < 0) return path;
   const query = url
     .slice(q + 1)
     .split('&')
     .map((pair) => {
       const eq = pair.indexOf('=');
       const name = decodeURIComponentSafe(eq < 0 ? pair : pair.slice(0, eq)).toLowerCase();
-      return SECRET_QUERY_PARAMS.includes(name)
+      const value = eq < 0 ? '' : decodeURIComponentSafe(pair.slice(eq + 1));
+      return SECRET_QUERY_PARAMS.includes(name) || value.search(JWT_SHAPE) >= 0
         ? `${pair.slice(0, eq < 0 ? pair.length : eq)}=${REDACTED}`
-        : pair;
+        : pair.replace(JWT_SHAPE, REDACTED);
     })
     .join('&');
-  return `${url.slice(0, q)}?${query}`;
+  return `${path}?${query}`;
 }
 
 function decodeURIComponentSafe(s: string): string {

@@ -209,7 +209,7 @@ export const MUTATIONS: Record<string, Mutation> = {
   zeroRegion: (b, r) => {
     const out = Buffer.from(b);
     const at = pick(r, out.length);
-    out.fill(0, at, at + 1 + pick(r, 8192));
+    out.fill(0, at, Math.min(out.length, at + 1 + pick(r, 8192)));
     return out;
   },
 };
