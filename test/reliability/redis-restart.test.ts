@@ -13,7 +13,7 @@ import { sleep, waitFor } from '../helpers/time';
 import { assertProblem, CheckedClient } from './support/client';
 import { freshPhoto, smallPhotos } from './support/images';
 import { inspector, internalIdOf, settleAll } from './support/jobs';
-import { api, figure, queueEnv, stopAll, TestRedis, worker } from './support/stack';
+import { apisAndWorker, figure, queueEnv, stopAll, TestRedis } from './support/stack';
 
 const LOCK_MS = 10_000;
 const RECONNECT_BOUND_MS = 20_000;
@@ -30,8 +30,10 @@ before(async () => {
     SYNC_TIMEOUT_MS: '45000',
     RATE_LIMIT_LIMIT: '100000',
   });
-  [workerProc, apiProc] = await Promise.all([worker(env), api(env, false)]);
-  await apiProc.waitFor('/health/ready', 200, 60_000);
+  ({
+    apis: [apiProc],
+    worker: workerProc,
+  } = await apisAndWorker(env));
   client = new CheckedClient(apiProc.url);
 });
 

@@ -22,7 +22,7 @@ import { sleep, waitFor } from '../helpers/time';
 import { CheckedClient } from './support/client';
 import { freshPhoto } from './support/images';
 import { acceptedId, inspector, settleAll, sha256 } from './support/jobs';
-import { api, figure, queueEnv, stopAll, TestRedis, worker } from './support/stack';
+import { apisAndWorker, figure, queueEnv, stopAll, TestRedis } from './support/stack';
 
 const TOTAL = Number(process.env.RETENTION_JOBS ?? 10_000);
 const COMPLETING_EVERY = 10; // 1 in 10 completes, the others fail at once
@@ -45,8 +45,9 @@ before(async () => {
     JOB_RETENTION_SECONDS: String(RETENTION_SECONDS),
     RATE_LIMIT_LIMIT: '100000',
   });
-  [apiProc] = await Promise.all([api(env, false), worker(env)]);
-  await apiProc.waitFor('/health/ready', 200, 60_000);
+  ({
+    apis: [apiProc],
+  } = await apisAndWorker(env));
   // The API's producer, wired by the API's provider from the same environment.
   const provider = bullMqQueueProvider(false) as unknown as {
     useFactory: (r: RedisSettings, j: JobSettings) => BullMqJobQueue;

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { BullMqJobQueue } from '../../src/jobs/bullmq-job-queue.adapter';
 import type { CaptionJobData } from '../../src/jobs/caption-job.types';
-import type { ServiceProcess } from '../helpers/processes';
+import { metric, type ServiceProcess } from '../helpers/processes';
 import { bearer } from '../helpers/tokens';
 import { sleep, waitFor } from '../helpers/time';
 import { assertProblem, CheckedClient, sentTokens } from './support/client';
@@ -18,7 +18,7 @@ import { freshPhoto, smallPhotos } from './support/images';
 import { acceptedId, activeCount, inspector, internalIdOf, settleAll, sha256 } from './support/jobs';
 import {
   allLogs,
-  api,
+  apisAndWorker,
   figure,
   lastEventId,
   perJob,
@@ -28,7 +28,6 @@ import {
   TestRedis,
   worker,
 } from './support/stack';
-import { metric } from '../helpers/processes';
 
 const LOCK_MS = 10_000;
 const ATTEMPTS = 3;
@@ -52,8 +51,10 @@ before(async () => {
     SHUTDOWN_DRAIN_TIMEOUT_MS: '20000',
     RATE_LIMIT_LIMIT: '100000',
   });
-  [workerProc, apiProc] = await Promise.all([worker(env), api(env, false)]);
-  await apiProc.waitFor('/health/ready', 200, 60_000);
+  ({
+    apis: [apiProc],
+    worker: workerProc,
+  } = await apisAndWorker(env));
   client = new CheckedClient(apiProc.url);
   q = inspector(redis.url);
   const models = await waitFor(

@@ -16,7 +16,7 @@ import type { ServiceProcess } from '../../helpers/processes';
 import { signWith, type TokenOptions } from '../../unit/common/tokens';
 import { AUDIENCE, ISSUER } from '../../unit/common/test-app';
 import { CheckedClient } from './client';
-import { api, queueEnv, TestRedis, worker } from './stack';
+import { apisAndWorker, queueEnv, TestRedis } from './stack';
 
 export const MAX_UPLOAD_BYTES = 2 * 1024 * 1024;
 export const RATE_LIMIT = 40;
@@ -74,14 +74,13 @@ export async function startAttackStack(): Promise<AttackStack> {
     URL_FETCH_TIMEOUT_MS: '3000',
     SYNC_TIMEOUT_MS: '60000',
   });
-  const [trap, allowed, w, a, b] = await Promise.all([
+  const [trap, allowed, processes] = await Promise.all([
     LoopbackServer.start('127.0.0.1'),
     redirector(),
-    worker(env),
-    api(env, false),
-    api(env, false),
+    apisAndWorker(env, 2),
   ]);
-  await Promise.all([a.waitFor('/health/ready', 200, 60_000), b.waitFor('/health/ready', 200, 60_000)]);
+  const [a, b] = processes.apis;
+  const w = processes.worker;
   const token = (o: TokenOptions = {}): Promise<string> =>
     signWith(privateKey, 'RS256', { ...o, scope: o.scope ?? 'caption:write caption:read' });
   return {

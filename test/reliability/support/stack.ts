@@ -143,6 +143,15 @@ export async function worker(env: Env): Promise<ServiceProcess> {
   return p;
 }
 
+/** `apis` API processes and a worker on `env`, started side by side, all ready. */
+export async function apisAndWorker(
+  env: Env,
+  apis = 1,
+): Promise<{ apis: ServiceProcess[]; worker: ServiceProcess }> {
+  const [w, ...a] = await Promise.all([worker(env), ...Array.from({ length: apis }, () => api(env))]);
+  return { apis: a, worker: w };
+}
+
 /** Kills every process this file started (and the given Redis servers). */
 export async function stopAll(...redis: (TestRedis | undefined)[]): Promise<void> {
   await Promise.all([...started].map((p) => (p.running ? p.stop('SIGKILL') : undefined)));
