@@ -342,8 +342,12 @@ export function renderMarkdown(r: BenchResult): string {
   }
   const fl = r.floor;
   const fp32 = r.systems['queue-fp32'] ?? r.systems['embedded-fp32'];
+  const contended = Math.max(...h.load_before, ...h.load_after) > h.cpus;
   lines.push(
-    `Hardware floor (rough, from the two figures above): encoder ${f(fl.encoder_gflop_per_image)} GFLOP/image = ${f(fl.encoder_ms_per_image, 0)} ms; ` +
+    (contended
+      ? `Hardware floor: **not meaningful for this run** (load above ${h.cpus}: the GEMM rate and bandwidth were measured under contention). As computed: `
+      : '') +
+      `Hardware floor (rough, from the two figures above): encoder ${f(fl.encoder_gflop_per_image)} GFLOP/image = ${f(fl.encoder_ms_per_image, 0)} ms; ` +
       `decoder step ${f(fl.decoder_weight_mb_per_step.fp32, 0)} MB of fp32 weights = ${f(fl.decoder_step_ms.fp32_batch1)} ms at batch 1 ` +
       `(int8: ${f(fl.decoder_weight_mb_per_step.int8, 0)} MB, ${f(fl.decoder_step_ms.int8_batch1)} ms); a 20-token fp32 caption ≥ ${f(fl.fp32_caption_ms_c1, 0)} ms at c=1, ` +
       `≤ ${f(fl.fp32_captions_per_s_c8, 2)} captions/s at batch 8.` +

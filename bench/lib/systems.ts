@@ -53,9 +53,12 @@ const READY_TIMEOUT_MS = 300_000;
 
 export abstract class System {
   readonly processes: Managed[] = [];
+  // Keep-alive shorter than every server's idle timeout (uvicorn closes idle connections after 5 s), so a
+  // request never goes out on a connection the server is closing.
   protected readonly agent = new Agent({
     connections: 128,
-    keepAliveTimeout: 30_000,
+    keepAliveTimeout: 2000,
+    keepAliveMaxTimeout: 2000,
     bodyTimeout: 0,
     headersTimeout: 0,
   });
