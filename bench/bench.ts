@@ -445,6 +445,8 @@ async function main(): Promise<void> {
           throw new Error(`${s.id}: priming the cache failed: ${first.status} ${first.error ?? ''}`);
         const check = await s.caption(image);
         if (!check.cached) throw new Error(`${s.id}: the second identical upload was not a cache hit`);
+        // Warm-up at the same concurrency (JIT, connection set-up), not measured.
+        await cannon(await s.captionRequest(image), plan.cacheHitConnections, plan.mode === 'smoke' ? 1 : 2);
         const cpu0 = cpuOf(s);
         const hit: AutocannonSummary = await cannon(
           await s.captionRequest(image),
