@@ -2,11 +2,14 @@
  * Graceful shutdown for the HTTP side. Nest's app.close() awaits the adapter's beforeClose() before any
  * OnModuleDestroy hook runs, so this is where the API stops taking work and lets in-flight requests finish
  * while Redis, the queue and the model are still there. New requests meanwhile get a 503 problem; the
- * liveness probe keeps answering so the orchestrator does not kill a draining pod.
+ * liveness probe keeps answering so the orchestrator does not kill a draining pod. Requests still
+ * waiting at the drain timeout (a sync caption whose job is slow) are answered 503 then, so the server
+ * can close at once: otherwise Fastify's close waits for them, past the grace period, and the pod is
+ * killed with their connections. Their jobs stay queued; a retry joins them.
  */
 import { Logger } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyServerOptions } from 'fastify';
 import type { FastifyMultipartOptions } from '@fastify/multipart';
 import { CommonProblems, PROBLEM_CONTENT_TYPE, problemBody } from '../common/problem/problem';
 
@@ -19,6 +22,7 @@ export class DrainingFastifyAdapter extends FastifyAdapter {
   private readonly drainLogger = new Logger('Shutdown');
   private draining = false;
   private inFlight = 0;
+  private readonly replies = new Set<FastifyReply>();
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -52,11 +56,13 @@ export class DrainingFastifyAdapter extends FastifyAdapter {
         return;
       }
       this.inFlight += 1;
+      this.replies.add(reply);
       let counted = true;
       const finished = (): void => {
         if (!counted) return;
         counted = false;
         this.inFlight -= 1;
+        this.replies.delete(reply);
         if (this.inFlight === 0) this.idleWaiters.splice(0).forEach((resolve) => resolve());
       };
       reply.raw.once('finish', finished);
@@ -82,7 +88,26 @@ export class DrainingFastifyAdapter extends FastifyAdapter {
       }),
     ]);
     clearTimeout(timer);
-    if (!drained)
-      this.drainLogger.warn(`drain timeout: closing with ${this.inFlight} request(s) still in flight`);
+    if (!drained) {
+      this.drainLogger.warn(`drain timeout: answering ${this.inFlight} request(s) still in flight with 503`);
+      this.cutOff();
+    }
+  }
+
+  /** Answers every request still in flight with the shutting-down 503 (or drops it if it is streaming). */
+  private cutOff(): void {
+    for (const reply of [...this.replies]) {
+      if (reply.sent || reply.raw.headersSent) {
+        reply.raw.destroy();
+        continue;
+      }
+      const problem = CommonProblems.shuttingDown();
+      const path = reply.request.url.split('?')[0];
+      void reply
+        .code(problem.status)
+        .headers(problem.headers ?? {})
+        .header('content-type', PROBLEM_CONTENT_TYPE)
+        .send(problemBody(problem, { instance: path, requestId: reply.request.id }));
+    }
   }
 }

@@ -18,6 +18,7 @@ import { freshPhoto, smallPhotos } from './support/images';
 import { acceptedId, activeCount, inspector, internalIdOf, settleAll, sha256 } from './support/jobs';
 import {
   allLogs,
+  api,
   apisAndWorker,
   figure,
   lastEventId,
@@ -327,10 +328,7 @@ test(
     const inflight = images.map((b) => client.upload(auth, b, { num_captions: '3' }));
     await waitFor(
       'the requests to reach the queue',
-      async () => {
-        const c = await q.getJobCounts('waiting', 'active', 'completed');
-        return images.every(Boolean) && (c.waiting ?? 0) + (c.active ?? 0) > 0 ? true : undefined;
-      },
+      async () => ((await activeCount(q)) > 0 ? true : undefined),
       30_000,
       20,
     );
@@ -347,6 +345,40 @@ test(
     figure(
       `API SIGTERM: ${answers.length} in-flight sync captions answered 200, a new request got 503 (Retry-After ${late.headers.get('retry-after')}), exit 0 after ${(ms / 1000).toFixed(1)} s`,
     );
+  },
+);
+
+test(
+  '6c. SIGTERM to the API while sync requests wait on a queue no worker serves: each gets an answer, exit within the drain timeout',
+  { timeout: 180_000 },
+  async () => {
+    const drainMs = 3000;
+    await workerProc.stop('SIGTERM', 60_000); // nobody will finish these jobs
+    const lone = await api({ ...env, SHUTDOWN_DRAIN_TIMEOUT_MS: String(drainMs), SYNC_TIMEOUT_MS: '120000' });
+    const c = new CheckedClient(lone.url);
+    const auth = await bearer(`drain-timeout-${randomUUID()}`);
+    const images = [0, 1, 2].map((i) => photo(i + 11));
+    const inflight = images.map((b) => c.upload(auth, b).catch((err: unknown) => err as Error));
+    await waitFor(
+      'the jobs to be queued',
+      async () => {
+        const jobs = await Promise.all(images.map((b) => q.getJob(internalIdOf(b, version))));
+        return jobs.every((j) => j !== undefined) ? true : undefined;
+      },
+      30_000,
+      50,
+    );
+    const { code, ms } = await lone.stop('SIGTERM', 60_000);
+    const answers = await Promise.all(inflight);
+    figure(
+      `API SIGTERM with sync requests that cannot finish: exit ${String(code)} after ${(ms / 1000).toFixed(1)} s (drain timeout ${drainMs / 1000} s); in-flight answers: ${answers.map((a) => (a instanceof Error ? a.message : a.status)).join(', ')}`,
+    );
+    assert.equal(code, 0, lone.tail());
+    assert.ok(ms < drainMs + 5000, `exit after ${ms} ms with a drain timeout of ${drainMs} ms`);
+    for (const a of answers) {
+      assert.ok(!(a instanceof Error), `an in-flight request got no answer: ${String(a)}`);
+      assert.ok([202, 503].includes(a.status), `in flight at the drain timeout: ${a.status}`);
+    }
   },
 );
 
