@@ -1,6 +1,6 @@
 /** Child processes of the benchmark: spawn with a log file, wait for readiness, read /proc, stop. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 export interface Managed {
@@ -11,20 +11,23 @@ export interface Managed {
   exited: Promise<number | null>;
 }
 
+/**
+ * Starts a process whose stdout/stderr go straight to `options.log` (a file descriptor, not a pipe
+ * through this process: a busy load generator must never be the reason a server blocks on a log write).
+ */
 export function startProcess(
   name: string,
   command: string,
   args: string[],
   options: { env: NodeJS.ProcessEnv; cwd: string; log: string },
 ): Managed {
-  const out = createWriteStream(options.log, { flags: 'a' });
-  const child = spawn(command, args, {
-    cwd: options.cwd,
-    env: options.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.pipe(out);
-  child.stderr?.pipe(out);
+  const fd = openSync(options.log, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', fd, fd] });
+  } finally {
+    closeSync(fd);
+  }
   if (child.pid === undefined) throw new Error(`${name}: could not start ${command}`);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { name, child, pid: child.pid, log: options.log, exited };

@@ -345,7 +345,7 @@ export function renderMarkdown(r: BenchResult): string {
   const contended = Math.max(...h.load_before, ...h.load_after) > h.cpus;
   lines.push(
     (contended
-      ? `Hardware floor: **not meaningful for this run** (load above ${h.cpus}: the GEMM rate and bandwidth were measured under contention). As computed: `
+      ? `**Not meaningful for this run** (load above ${h.cpus}: the GEMM rate and bandwidth were measured under contention): `
       : '') +
       `Hardware floor (rough, from the two figures above): encoder ${f(fl.encoder_gflop_per_image)} GFLOP/image = ${f(fl.encoder_ms_per_image, 0)} ms; ` +
       `decoder step ${f(fl.decoder_weight_mb_per_step.fp32, 0)} MB of fp32 weights = ${f(fl.decoder_step_ms.fp32_batch1)} ms at batch 1 ` +
