@@ -7,7 +7,7 @@ import { Logger } from '@nestjs/common';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { CAPTION_JOB, type CaptionJobData, type CaptionJobResult } from './caption-job.types';
 import type { CaptionJobHandler } from './caption-job.processor';
-import { encodeFailure, failureOf, isPermanent } from './job.errors';
+import { describeInternal, encodeFailure, failureOf, isPermanent } from './job.errors';
 
 export interface CaptionWorkerOptions {
   url: string;
@@ -81,7 +81,9 @@ export class CaptionWorker {
     try {
       return await this.processor.process(job.data);
     } catch (err) {
-      const failure = failureOf(err);
+      const failure = failureOf(err, (id, cause) =>
+        this.logger.error(`job ${job.id}: ${describeInternal(id, cause)}`),
+      );
       throw isPermanent(failure)
         ? new UnrecoverableError(encodeFailure(failure))
         : new Error(encodeFailure(failure));

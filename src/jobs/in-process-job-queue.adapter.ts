@@ -4,13 +4,13 @@
  * ids owned by a subject, bounded retention of results and ids, retries of transient failures.
  */
 import { randomUUID } from 'node:crypto';
-import type { OnModuleDestroy } from '@nestjs/common';
+import { Logger, type OnModuleDestroy } from '@nestjs/common';
 import { AppError } from '../common/app-error';
 import { LRUCache } from 'lru-cache';
 import type { ModelInfo } from '../model/caption-model.port';
 import { internalJobId, type CaptionJobData, type JobState } from './caption-job.types';
 import type { CaptionJobHandler } from './caption-job.processor';
-import { failureOf, isPermanent, queueUnavailable } from './job.errors';
+import { describeInternal, failureOf, isPermanent, queueUnavailable } from './job.errors';
 import type { EnqueuedJob, JobQueue, QueueCounts } from './job-queue.port';
 
 export interface InProcessQueueOptions {
@@ -33,6 +33,7 @@ interface Owner {
 }
 
 export class InProcessJobQueue implements JobQueue, OnModuleDestroy {
+  private readonly logger = new Logger(InProcessJobQueue.name);
   private readonly running = new Map<string, Promise<JobState>>();
   private readonly finished: LRUCache<string, JobState>;
   private readonly owners: LRUCache<string, Owner>;
@@ -146,7 +147,7 @@ export class InProcessJobQueue implements JobQueue, OnModuleDestroy {
         this.options.observe?.('completed');
         return { status: 'success', result };
       } catch (err) {
-        const failure = failureOf(err);
+        const failure = failureOf(err, (id, cause) => this.logger.error(describeInternal(id, cause)));
         if (isPermanent(failure) || attempt >= this.options.attempts) {
           this.options.observe?.('failed');
           return { status: 'failed', error: failure };

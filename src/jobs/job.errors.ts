@@ -1,4 +1,5 @@
 /** Job failures: how a processor error travels through the queue and back to the client. */
+import { randomUUID } from 'node:crypto';
 import { AppError } from '../common/app-error';
 import { ModelError, ModelErrorCode } from '../model/model.errors';
 import type { JobFailure } from './caption-job.types';
@@ -18,10 +19,29 @@ export class JobPayloadError extends Error {
   readonly code = 'job.bad_payload';
 }
 
-export function failureOf(err: unknown): JobFailure {
+/** Where the cause of an unexpected failure goes (the worker's log), under the id the client is shown. */
+export type InternalFailureSink = (errorId: string, err: unknown) => void;
+
+/**
+ * Coded errors carry a message written for clients. Anything else is an internal error whose text
+ * (a stack frame, a path, a library's wording) is not the client's business: the client gets a
+ * generic reason with an error id, and the cause is handed to `onInternal` under that id.
+ */
+export function failureOf(err: unknown, onInternal?: InternalFailureSink): JobFailure {
   if (err instanceof ModelError) return { code: err.code, message: err.message };
   if (err instanceof JobPayloadError) return { code: err.code, message: err.message };
-  return { code: 'job.processing_failed', message: err instanceof Error ? err.message : String(err) };
+  const errorId = randomUUID();
+  onInternal?.(errorId, err);
+  return {
+    code: 'job.processing_failed',
+    message: `Captioning failed on an internal error (error id ${errorId}); retry later.`,
+  };
+}
+
+/** The log line for an internal failure: the error id and the cause, never shown to clients. */
+export function describeInternal(errorId: string, err: unknown): string {
+  const cause = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  return `job failed on an internal error (error id ${errorId}): ${cause}`;
 }
 
 export function isPermanent(failure: JobFailure): boolean {

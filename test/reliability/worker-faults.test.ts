@@ -153,6 +153,13 @@ test(
         assert.equal(body.status, 'failed', `${p.name}: ${JSON.stringify(body)}`);
         assert.equal(body.error?.code, p.code, `${p.name}: ${JSON.stringify(body)}`);
         assert.ok((body.error?.message ?? '').length > 0, `${p.name}: no reason`);
+        if (p.code === 'job.processing_failed') {
+          // An internal error's text stays in the worker's log, found there by the id the client got.
+          const id = /error id ([0-9a-f-]{36})/.exec(body.error?.message ?? '')?.[1];
+          assert.ok(id !== undefined, `${p.name}: no error id in ${JSON.stringify(body)}`);
+          assert.doesNotMatch(body.error?.message ?? '', /is not a function|TypeError/);
+          assert.ok(workerProc.logs.includes(id), `${p.name}: error id ${id} not in the worker log`);
+        }
         const job = await q.getJob(enqueued[i].internalId);
         assert.equal(job?.attemptsMade, p.attempts, `${p.name}: attempts`);
       }
