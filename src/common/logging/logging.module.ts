@@ -12,7 +12,7 @@ import type { Options } from 'pino-http';
 import { HttpSettings, type LogLevel } from '../../config/http.settings';
 import { provideSettings } from '../../config/provide-settings';
 import { logSink } from './log-sink';
-import { REDACT_PATHS, REDACTED, redactBytes, serializeRequest } from './redaction';
+import { REDACT_PATHS, REDACTED, redactLogObject, serializeRequest } from './redaction';
 
 /** Probes and scrapes are frequent and uninteresting: no access log (failed probes are logged by terminus). */
 const UNLOGGED_ROUTES = ['health/live', 'health/ready', 'health/startup', 'metrics'].map((path) => ({
@@ -29,7 +29,7 @@ export function pinoHttpOptions(level: LogLevel): Options {
       req: serializeRequest,
       res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
     },
-    formatters: { log: redactBytes },
+    formatters: { log: redactLogObject },
     customAttributeKeys: { reqId: 'request_id' },
     quietReqLogger: true,
     // Fastify assigned the id (see bootstrap/request-id.ts); middie copies it onto the raw request.

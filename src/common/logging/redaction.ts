@@ -24,7 +24,14 @@ const CREDENTIAL_FIELDS = ['authorization', 'cookie', 'token', 'access_token', '
 
 export const REDACTED = '[redacted]';
 
-/** pino `redact` paths: top level and up to two levels deep. */
+/** Fields whose values never reach a log line, at the top level or up to two levels deep. */
+const SECRET_FIELDS = new Set([...IMAGE_FIELDS, ...CREDENTIAL_FIELDS]);
+
+/**
+ * pino `redact` paths: fixed paths only. The secret fields at any depth are redacted by
+ * `redactLogObject`, in the walk it makes anyway: pino's wildcard paths (`*.f`, `*.*.f` for 11 fields)
+ * cost 7% of the API's CPU on the cache-hit path, for objects this walk already visits.
+ */
 export const REDACT_PATHS: string[] = [
   'req.headers.authorization',
   'req.headers["proxy-authorization"]',
@@ -32,7 +39,6 @@ export const REDACT_PATHS: string[] = [
   'res.headers["set-cookie"]',
   'req.query.token',
   'req.query.access_token',
-  ...[...IMAGE_FIELDS, ...CREDENTIAL_FIELDS].flatMap((f) => [f, `*.${f}`, `*.*.${f}`]),
 ];
 
 const LOGGED_HEADERS = [
@@ -99,16 +105,20 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-/** pino `formatters.log`: byte arrays anywhere in the first two levels become their length. */
-export function redactBytes(object: Record<string, unknown>): Record<string, unknown> {
+/**
+ * pino `formatters.log`, over the first two levels of plain objects and arrays (what this code logs):
+ * the secret fields become `[redacted]`, byte arrays their length. Other objects (a raw request, an
+ * error) are left to their serializers.
+ */
+export function redactLogObject(object: Record<string, unknown>): Record<string, unknown> {
   const scrub = (value: unknown, depth: number): unknown => {
     if (Buffer.isBuffer(value) || value instanceof Uint8Array) return `[${value.byteLength} bytes]`;
-    if (depth > 0 && isPlainObject(value)) {
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) out[k] = scrub(v, depth - 1);
-      return out;
-    }
-    return value;
+    if (depth < 0) return value;
+    if (Array.isArray(value)) return value.map((v) => scrub(v, depth - 1));
+    if (!isPlainObject(value)) return value;
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value)) out[k] = SECRET_FIELDS.has(k) ? REDACTED : scrub(value[k], depth - 1);
+    return out;
   };
   return scrub(object, 2) as Record<string, unknown>;
 }

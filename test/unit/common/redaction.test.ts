@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { pinoHttpOptions } from '../../../src/common/logging/logging.module';
-import { redactBytes, sanitizeUrl, serializeRequest } from '../../../src/common/logging/redaction';
+import { redactLogObject, sanitizeUrl, serializeRequest } from '../../../src/common/logging/redaction';
 
 test('sanitizeUrl hides credential-like query parameters only', () => {
   assert.equal(sanitizeUrl('/api/v1/caption'), '/api/v1/caption');
@@ -35,8 +35,8 @@ test('the request serializer keeps a header allowlist and a sanitized URL', () =
 });
 
 test('byte arrays become their length', () => {
-  const out = redactBytes({ a: Buffer.alloc(10), nested: { rgb: new Uint8Array(3), keep: 'x' } });
-  assert.deepEqual(out, { a: '[10 bytes]', nested: { rgb: '[3 bytes]', keep: 'x' } });
+  const out = redactLogObject({ a: Buffer.alloc(10), nested: { pixels: new Uint8Array(3), keep: 'x' } });
+  assert.deepEqual(out, { a: '[10 bytes]', nested: { pixels: '[3 bytes]', keep: 'x' } });
 });
 
 test('the logger redacts credentials and image fields anywhere it is given them', () => {
@@ -53,8 +53,9 @@ test('the logger redacts credentials and image fields anywhere it is given them'
   logger.info({ body: { image_base64: 'iVBORw0KGgoAAAA', prompt: 'a dog' } }, 'nested');
   logger.info({ job: { data: { imageBase64: 'iVBORw0KGgoAAAA', token: 'tok' } } }, 'deeper');
   logger.info({ image: Buffer.from('raw image bytes') }, 'buffer');
+  logger.info({ jobs: [{ rgb: 'AAECAwQFBgc', password: 'hunter2' }] }, 'array');
   const text = lines.join('');
-  assert.doesNotMatch(text, /iVBORw0KGgo|Bearer xyz|"tok"|raw image bytes/);
+  assert.doesNotMatch(text, /iVBORw0KGgo|Bearer xyz|"tok"|raw image bytes|AAECAwQFBgc|hunter2/);
   assert.match(text, /a dog/);
   assert.match(text, /\[redacted\]/);
 });
