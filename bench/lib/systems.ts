@@ -208,6 +208,8 @@ export class OursSystem extends System {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       NODE_ENV: 'production',
+      // As the production image (Dockerfile) sets it.
+      MALLOC_ARENA_MAX: '2',
       HOST: '127.0.0.1',
       PORT: String(this.port),
       WORKER_HEALTH_PORT: String(this.workerPort),

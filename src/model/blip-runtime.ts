@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import * as ortRuntime from 'onnxruntime-node';
-import { readManifest, verifyBundleFiles, type Manifest } from './bundle/manifest';
+import { readManifest, sharedCrossAttention, verifyBundleFiles, type Manifest } from './bundle/manifest';
 import type { Caption, CaptionRequest, DecodeOptions, ModelInfo } from './caption-model.port';
 import { beamSearchDecode } from './decoding/beam-search';
 import type { DecodedSequence, GenerationSettings } from './decoding/decoder-backend';
@@ -222,6 +222,7 @@ export class BlipRuntime {
         headDim: d.head_dim,
         imageTokens: d.image_tokens,
         vocabSize: d.vocab_size,
+        sharedCross: sharedCrossAttention(this.manifest),
       },
       cross,
     );

@@ -25,8 +25,9 @@ import time
 import warnings
 from pathlib import Path
 
-EXPORTER_VERSION = "1.0.0"
-BUNDLE_FORMAT = 1
+EXPORTER_VERSION = "1.1.0"
+# 2: the decoder graph takes each image's cross-attention K/V once for a group of rows (beams)
+BUNDLE_FORMAT = 2
 OPSET = 17
 
 HERE = Path(__file__).resolve().parent
@@ -355,7 +356,10 @@ def _torch_modules():
         """One step of BlipTextLMHeadModel written out explicitly, reusing its weights.
 
         inputs: input_ids, position_ids [B, S]; attention_mask [B, P+S] (1 real, 0 padding);
-        past_key.i, past_value.i [B, H, P, D] for each layer, then cross_key.i, cross_value.i [B, H, N, D].
+        past_key.i, past_value.i [B, H, P, D] for each layer, then cross_key.i, cross_value.i [I, H, N, D]
+        for I images, B a multiple of I: rows come in I groups of G = B / I consecutive rows that share
+        one image (the beams of one image, or G = 1). A group's queries are stacked into one matrix
+        against its image's keys and values, so each image's K/V is read once per step, not once per row.
         outputs: logits of the last position [B, V]; present_key.i, present_value.i [B, H, P+S, D].
         """
 
@@ -408,9 +412,15 @@ def _torch_modules():
                 a = layer.attention.output(ctx, h)
 
                 ca = layer.crossattention.self
-                q = self._split(ca.query(a))
-                scores = torch.matmul(q, cross[2 * i].transpose(-1, -2)) / scale
-                ctx = self._merge(torch.matmul(torch.softmax(scores, dim=-1), cross[2 * i + 1]))
+                ck, cv = cross[2 * i], cross[2 * i + 1]
+                images = ck.shape[0]
+                q = self._split(ca.query(a))  # [B, H, S, D] -> [I, H, G*S, D]
+                q = q.reshape(images, -1, self.heads, seq, self.head_dim).transpose(1, 2)
+                q = q.reshape(images, self.heads, -1, self.head_dim)
+                scores = torch.matmul(q, ck.transpose(-1, -2)) / scale
+                ctx = torch.matmul(torch.softmax(scores, dim=-1), cv)  # [I, H, G*S, D] -> [B, H, S, D]
+                ctx = ctx.reshape(images, self.heads, -1, seq, self.head_dim).transpose(1, 2)
+                ctx = self._merge(ctx.reshape(-1, self.heads, seq, self.head_dim))
                 c = layer.crossattention.output(ctx, a)
 
                 h = layer.output(layer.intermediate(c), c)
@@ -468,15 +478,16 @@ def export_graphs(model, dims, out: Path) -> dict:
 
     step = DecoderStep(model.text_decoder).eval()
     d_in, d_out = decoder_names(n)
-    B, S, P = 2, 3, 4
+    # traced with 4 rows on 2 images (groups of 2), so nothing ties the row count to the image count
+    B, I, S, P = 4, 2, 3, 4
     args = [torch.randint(0, 1000, (B, S)), torch.arange(P, P + S).repeat(B, 1), torch.ones(B, P + S, dtype=torch.long)]
     args += [torch.randn(B, H, P, D) for _ in range(2 * n)]
-    args += [torch.randn(B, H, N, D) for _ in range(2 * n)]
+    args += [torch.randn(I, H, N, D) for _ in range(2 * n)]
     dyn = {"input_ids": {0: "batch", 1: "seq"}, "position_ids": {0: "batch", 1: "seq"},
            "attention_mask": {0: "batch", 1: "past_seq"}, "logits": {0: "batch"}}
     for i in range(n):
         dyn[f"past_key.{i}"] = dyn[f"past_value.{i}"] = {0: "batch", 2: "past"}
-        dyn[f"cross_key.{i}"] = dyn[f"cross_value.{i}"] = {0: "batch"}
+        dyn[f"cross_key.{i}"] = dyn[f"cross_value.{i}"] = {0: "images"}
         dyn[f"present_key.{i}"] = dyn[f"present_value.{i}"] = {0: "batch", 2: "past_seq"}
     t0 = time.time()
     with torch.no_grad(), warnings.catch_warnings():
@@ -733,6 +744,26 @@ def verify(model, processor, dims, out: Path, is_random: bool, quantized: bool) 
     report["decoder_ort_vs_torch"] = worst
     log(f"decoder graph vs PyTorch (past 0..9, batch 1..4): max diff {worst:.2e}")
     check(worst <= FP32_TOL, f"decoder graph differs from PyTorch by {worst:.3e} > {FP32_TOL}")
+
+    # 3b. shared cross-attention: rows grouped on fewer images (beams) equal every row with its own copy
+    worst = 0.0
+    for b, n_img, s, p in ((3, 1, 1, 5), (4, 2, 1, 3), (6, 2, 2, 0), (2, 1, 4, 0)):
+        g = b // n_img
+        x = torch.randint(1000, 29000, (b, s), generator=gen)
+        pos = torch.arange(p, p + s).repeat(b, 1)
+        mask = torch.ones(b, p + s, dtype=torch.long)
+        past = [torch.randn(b, H, p, D, generator=gen) for _ in range(2 * n)]
+        shared = [c[:n_img] for c in cross_all]
+        per_row = [c.repeat_interleave(g, dim=0) for c in shared]
+        with torch.no_grad():
+            ref = [t.numpy() for t in step(x, pos, mask, *past, *per_row)]
+        got = ds.run(None, {name: t.numpy() for name, t in zip(d_in, [x, pos, mask, *past, *shared])})
+        for r, o in zip(ref, got):
+            check(r.shape == o.shape, f"grouped decoder output shape {o.shape} != {r.shape} (rows {b}, images {n_img})")
+            worst = max(worst, _rel(float(np.abs(r - o).max()), r))
+    report["shared_cross_vs_per_row"] = worst
+    log(f"decoder graph with rows grouped on shared image K/V vs a copy per row: max diff {worst:.2e}")
+    check(worst <= FP32_TOL, f"grouped cross-attention differs from per-row K/V by {worst:.3e} > {FP32_TOL}")
 
     # 4. left padding: a batch of two prompts of different lengths equals each row alone (graph and PyTorch)
     rows = [[BOS_ID, 1037, 3861, 1997], [BOS_ID, 2019, 3746, 1997, 2048, 8870, 2006]]

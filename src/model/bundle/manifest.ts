@@ -30,6 +30,7 @@ export interface GraphPair {
 }
 
 export interface Manifest {
+  /** 1; 2 = the decoder takes cross-attention K/V per image for groups of rows (sharedCrossAttention). */
   format: number;
   exporter_version: string;
   source: { id: string; revision: string };
@@ -57,7 +58,8 @@ export async function readManifest(dir: string): Promise<Manifest> {
   } catch (err) {
     throw invalid(dir, 'manifest.json is not valid JSON', err);
   }
-  if (manifest.format !== 1) throw invalid(dir, `unsupported manifest format ${String(manifest.format)}`);
+  if (manifest.format !== 1 && manifest.format !== 2)
+    throw invalid(dir, `unsupported manifest format ${String(manifest.format)}`);
   for (const key of ['source', 'version', 'dims', 'special_tokens', 'graphs', 'files'] as const) {
     if (manifest[key] === undefined) throw invalid(dir, `manifest.json has no "${key}"`);
   }
@@ -90,4 +92,9 @@ export async function verifyBundleFiles(dir: string, manifest: Manifest): Promis
       throw invalid(dir, `file ${name} was altered: sha256 ${actual} does not match the manifest`);
     }
   }
+}
+
+/** Format 2 decoders read each image's cross-attention K/V once for all the rows (beams) on it. */
+export function sharedCrossAttention(manifest: Manifest): boolean {
+  return manifest.format >= 2;
 }

@@ -19,6 +19,26 @@ export interface DecoderShape {
   headDim: number;
   imageTokens: number;
   vocabSize: number;
+  /**
+   * The graph takes cross K/V [images, H, N, D] for rows in equal groups of consecutive rows on one
+   * image (bundle format 2); otherwise it needs one copy per row.
+   */
+  sharedCross?: boolean;
+}
+
+/**
+ * Rows in equal runs of consecutive rows on one image (a beam search's beams): the run length, else 1.
+ * Runs on the same image are fine; the graph only needs the run length to be the same everywhere.
+ */
+export function rowGroupSize(rowImage: readonly number[]): number {
+  const rows = rowImage.length;
+  let size = 1;
+  while (size < rows && rowImage[size] === rowImage[0]) size++;
+  if (rows % size !== 0) return 1;
+  for (let start = 0; start < rows; start += size) {
+    for (let r = start + 1; r < start + size; r++) if (rowImage[r] !== rowImage[start]) return 1;
+  }
+  return size;
 }
 
 export class OnnxDecoderBackend implements DecoderBackend {
@@ -116,14 +136,18 @@ export class OnnxDecoderBackend implements DecoderBackend {
     if (same) return this.crossFeeds;
     const { heads, headDim, imageTokens, layers } = this.shape;
     const rowSize = heads * imageTokens * headDim;
-    const rows = this.rowImage.length;
-    const dims = [rows, heads, imageTokens, headDim];
-    const identity = rows === this.cross.images && this.rowImage.every((image, r) => image === r);
+    // One K/V block per group of rows on the same image where the graph allows it (beams share their
+    // image's block instead of each reading a copy); one per row otherwise.
+    const group = this.shape.sharedCross === true ? rowGroupSize(this.rowImage) : 1;
+    const blockImage = this.rowImage.filter((_, r) => r % group === 0);
+    const blocks = blockImage.length;
+    const dims = [blocks, heads, imageTokens, headDim];
+    const identity = blocks === this.cross.images && blockImage.every((image, b) => image === b);
     const build = (src: Float32Array): Float32Array => {
       if (identity) return src;
-      const out = new Float32Array(rows * rowSize);
-      this.rowImage.forEach((image, r) =>
-        out.set(src.subarray(image * rowSize, (image + 1) * rowSize), r * rowSize),
+      const out = new Float32Array(blocks * rowSize);
+      blockImage.forEach((image, b) =>
+        out.set(src.subarray(image * rowSize, (image + 1) * rowSize), b * rowSize),
       );
       return out;
     };
