@@ -6,8 +6,8 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { checkQueueRedisPolicy } from './bootstrap/queue-redis-policy';
+import { PinoNestLogger } from './common/logging/pino-nest.logger';
 import { HttpSettings } from './config/http.settings';
 import { ConfigError } from './config/load-settings';
 import { RedisSettings } from './config/redis.settings';

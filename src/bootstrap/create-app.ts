@@ -6,10 +6,12 @@
 import { RequestMethod, VersioningType, type DynamicModule, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { AppModule } from '../app.module';
 import { HttpSettings } from '../config/http.settings';
 import { loadSettings } from '../config/load-settings';
+import { installAccessLog } from '../common/logging/access-log.hook';
+import { ROOT_LOGGER } from '../common/logging/logging.module';
+import { PinoNestLogger } from '../common/logging/pino-nest.logger';
 import { ProblemFilter } from '../common/problem/problem.filter';
 import { createValidationPipe } from '../common/validation.pipe';
 import { ImageSettings } from '../image/image.settings';
@@ -70,12 +72,13 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     bufferLogs: true,
     abortOnError: false,
   });
-  const pino = app.get(PinoNestLogger, { strict: false, optional: true } as never) as
+  const logger = app.get(PinoNestLogger, { strict: false, optional: true } as never) as
     PinoNestLogger | undefined;
-  if (pino) app.useLogger(pino);
+  if (logger) app.useLogger(logger);
   else app.flushLogs();
 
   const fastify = app.getHttpAdapter().getInstance();
+  if (logger) installAccessLog(fastify, app.get(ROOT_LOGGER, { strict: false }));
   await registerSecurityHeaders(app);
   installResponseHeaders(fastify);
   adapter.installDrainHook(fastify);

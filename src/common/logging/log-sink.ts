@@ -1,5 +1,5 @@
 /**
- * Where the process writes its logs. nestjs-pino builds one pino instance per process, so its destination
+ * Where the process writes its logs. LoggingModule builds one pino instance per process, so its destination
  * is this sink, which forwards to stdout; tests redirect it to capture and grep the logs.
  */
 export interface LogTarget {

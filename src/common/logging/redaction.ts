@@ -90,7 +90,7 @@ interface SerializedRequest {
   remoteAddress?: string;
 }
 
-/** pino-http `req` serializer: method, sanitized URL, a few harmless headers. */
+/** The access log's `req`: method, sanitized URL, a few harmless headers, the client address. */
 export function serializeRequest(req: SerializedRequest): Record<string, unknown> {
   const headers: Record<string, unknown> = {};
   for (const name of LOGGED_HEADERS) {

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Catch, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ProblemShape } from '../app-error';
+import { attachErrorToAccessLog, isAccessLogged } from '../logging/access-log.hook';
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem';
 import { toProblem } from './to-problem';
 
@@ -17,11 +18,6 @@ export function requestInstance(url: string | undefined): string | undefined {
   if (!url) return undefined;
   const path = url.split('?')[0] ?? '';
   return path.length > MAX_INSTANCE_LENGTH ? path.slice(0, MAX_INSTANCE_LENGTH) : path;
-}
-
-/** pino-http marks the responses it will log with `allLogs`; such a response logs `res.err` for us. */
-function isLoggedByPinoHttp(raw: unknown): raw is { err?: unknown; allLogs: unknown[] } {
-  return typeof raw === 'object' && raw !== null && Array.isArray((raw as { allLogs?: unknown }).allLogs);
 }
 
 @Catch()
@@ -43,7 +39,7 @@ export class ProblemFilter implements ExceptionFilter {
         detail: `${problem.detail} Quote error id ${errorId} when reporting it.`,
         extra: { ...problem.extra, error_id: errorId },
       };
-      this.logOnce(exception, errorId, request, reply);
+      this.logOnce(exception, errorId, request);
     }
 
     if (reply.sent || reply.raw.headersSent) {
@@ -66,15 +62,15 @@ export class ProblemFilter implements ExceptionFilter {
     void reply.code(shape.status).headers(headers).header('content-type', PROBLEM_CONTENT_TYPE).send(body);
   }
 
-  private logOnce(exception: unknown, errorId: string, request: FastifyRequest, reply: FastifyReply): void {
+  private logOnce(exception: unknown, errorId: string, request: FastifyRequest): void {
     const err = exception instanceof Error ? exception : new Error(`non-error thrown: ${String(exception)}`);
     try {
       Object.assign(err, { error_id: errorId });
     } catch {
       // A frozen error keeps its shape; the id still goes to the client and the log line below.
     }
-    if (isLoggedByPinoHttp(reply.raw)) {
-      reply.raw.err = err;
+    if (isAccessLogged(request)) {
+      attachErrorToAccessLog(request, err);
       return;
     }
     this.logger.error(

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { pinoHttpOptions } from '../../../src/common/logging/logging.module';
+import { loggerOptions } from '../../../src/common/logging/logging.module';
 import { redactLogObject, sanitizeUrl, serializeRequest } from '../../../src/common/logging/redaction';
 
 test('sanitizeUrl hides credential-like query parameters only', () => {
@@ -47,7 +47,7 @@ test('the logger redacts credentials and image fields anywhere it is given them'
       done();
     },
   });
-  const options = pinoHttpOptions('info');
+  const options = loggerOptions('info');
   const logger = pino({ redact: options.redact, formatters: options.formatters }, sink);
   logger.info({ image_base64: 'iVBORw0KGgoAAAA', authorization: 'Bearer xyz' }, 'top');
   logger.info({ body: { image_base64: 'iVBORw0KGgoAAAA', prompt: 'a dog' } }, 'nested');
