@@ -82,12 +82,15 @@ export interface AutocannonSummary {
   timeouts: number;
 }
 
+/** `rate`: open loop at that many requests per second in all (autocannon's overallRate); else closed loop. */
 export async function cannon(
   spec: HttpRequestSpec,
   connections: number,
   durationS: number,
+  rate?: number,
 ): Promise<AutocannonSummary> {
   const result = await autocannon({
+    ...(rate !== undefined ? { overallRate: rate } : {}),
     url: spec.url,
     method: spec.method,
     headers: spec.headers,

@@ -22,6 +22,8 @@ declare module 'autocannon' {
     amount?: number;
     pipelining?: number;
     timeout?: number;
+    /** Requests per second across all connections (open loop). */
+    overallRate?: number;
   }
   interface Result {
     requests: Histogram & { sent: number };

@@ -79,7 +79,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
 
   const fastify = app.getHttpAdapter().getInstance();
   if (logger) installAccessLog(fastify, app.get(ROOT_LOGGER, { strict: false }));
-  await registerSecurityHeaders(app);
+  registerSecurityHeaders(app);
   installResponseHeaders(fastify);
   adapter.installDrainHook(fastify);
   installHttpMetrics(fastify, app.get(MetricsService, { strict: false }));

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { BEARER_SCHEME } from '../auth/auth.decorators';
-import { DOCS_HELMET } from './security-headers';
+import { DOCS_ROUTE_CONFIG } from './security-headers';
 
 const DESCRIPTION = [
   'Captions images with BLIP. Every /api route needs `Authorization: Bearer <JWT>` with the scope it names',
@@ -78,17 +78,17 @@ export function setupDocs(app: NestFastifyApplication): void {
   });
 
   const fastify = app.getHttpAdapter().getInstance();
-  fastify.get('/docs', { helmet: DOCS_HELMET }, (_request, reply) => {
+  fastify.get('/docs', { config: DOCS_ROUTE_CONFIG }, (_request, reply) => {
     void reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(HTML);
   });
-  fastify.get('/docs/init.js', { helmet: DOCS_HELMET }, (_request, reply) => {
+  fastify.get('/docs/init.js', { config: DOCS_ROUTE_CONFIG }, (_request, reply) => {
     void reply.type('application/javascript; charset=utf-8').send(INIT_JS);
   });
   const dir = swaggerUiDir();
   if (!dir) return;
   const cache = new Map<string, Buffer>();
   for (const [name, type] of Object.entries(ASSETS)) {
-    fastify.get(`/docs/${name}`, { helmet: DOCS_HELMET }, (_request, reply) => {
+    fastify.get(`/docs/${name}`, { config: DOCS_ROUTE_CONFIG }, (_request, reply) => {
       let body = cache.get(name);
       if (!body) {
         body = readFileSync(join(dir, name));

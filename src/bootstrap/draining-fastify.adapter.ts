@@ -41,7 +41,7 @@ export class DrainingFastifyAdapter extends FastifyAdapter {
   }
 
   /**
-   * Counts requests and refuses new ones while draining. Installed after @fastify/helmet, so refusals
+   * Counts requests and refuses new ones while draining. Installed after the security headers, so refusals
    * carry the security headers too.
    */
   installDrainHook(fastify: FastifyInstance): void {

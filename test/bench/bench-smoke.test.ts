@@ -106,6 +106,11 @@ test(
         assert.ok(hit.requests > 0, `${id}: cache hits answered`);
         for (const f of ['rps', 'p50_ms', 'p99_ms', 'cpu_s'] as const)
           finite(hit[f], `${id}.cache_hit_c100.${f}`);
+        const atRate = w.cache_hit_rate;
+        assert.ok(atRate, `${id}.cache_hit_rate`);
+        assert.ok(atRate.requests > 0, `${id}: cache hits answered at the offered rate`);
+        for (const f of ['offered_rps', 'p50_ms', 'p99_ms'] as const)
+          finite(atRate[f], `${id}.cache_hit_rate.${f}`);
         const burst = w.burst50;
         assert.ok(burst, `${id}.burst50`);
         assert.equal(burst.ok, 50, `${id}.burst50: every upload answered (${burst.first_error ?? ''})`);
