@@ -23,6 +23,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BlipTokenizer } from '../src/model/text/blip-tokenizer';
 import { loadPhotos, nonce, withNonce, type Photo } from './lib/images';
+import { int8Agreement, type Int8Agreement } from './lib/int8-agreement';
 import { cannon, closedLoop, percentile, type AutocannonSummary, type ClosedLoopResult } from './lib/load';
 import {
   cpuSeconds,
@@ -294,6 +295,7 @@ async function main(): Promise<void> {
     version: string;
     source: { id: string; revision: string };
     special_tokens: { bos: number; sep: number; pad: number; cls: number };
+    graphs: { int8?: unknown };
   };
   const tokenizer = BlipTokenizer.fromBundle(bundle, manifest.special_tokens);
   const photos = await loadPhotos(values.photos);
@@ -562,6 +564,18 @@ async function main(): Promise<void> {
     }
 
     const loadAfter = loadAverage();
+    // After every timed workload (it loads both variants in this process): int8 against fp32.
+    let int8: Int8Agreement | undefined;
+    if (systems.some((s) => s.variant === 'int8') && manifest.graphs.int8 !== undefined) {
+      const count = plan.mode === 'full' ? missPhotos.length : Math.min(6, missPhotos.length);
+      int8 = await int8Agreement(
+        bundle,
+        missPhotos.slice(0, count).map((p) => p.jpeg),
+      );
+      log(
+        `int8 vs fp32: ${int8.captions_identical}/${int8.photos} captions identical, mean logit cosine ${int8.mean_logit_cosine.toFixed(4)}`,
+      );
+    }
     const result: BenchResult = {
       schema: 1,
       date: started.toISOString(),
@@ -582,6 +596,7 @@ async function main(): Promise<void> {
       systems: results,
       ratios: {},
       agreement: {},
+      ...(int8 !== undefined ? { int8_agreement: int8 } : {}),
       targets: [],
     };
     evaluateTargets(result);

@@ -125,6 +125,14 @@ export interface BenchResult {
   systems: Record<string, SystemResult>;
   ratios: Record<string, Ratios>;
   agreement: Record<string, { photos: number; identical_to_reference: number }>;
+  /** int8 graphs against fp32 on the benchmark photos (bench/lib/int8-agreement.ts). */
+  int8_agreement?: {
+    photos: number;
+    captions_identical: number;
+    ids_equal: number;
+    ids_total: number;
+    mean_logit_cosine: number;
+  };
   targets: Target[];
 }
 
@@ -347,6 +355,15 @@ export function renderMarkdown(r: BenchResult): string {
       ratioRow('cache-hit req/s', (x) => x.cache_hit_rps),
       ratioRow('CPU-seconds per caption, x less', (x) => x.cpu_per_caption_saving),
       `| captions identical to the reference | ${ours.map((id) => (r.agreement[id] ? `${r.agreement[id].identical_to_reference}/${r.agreement[id].photos}` : '-')).join(' | ')} |`,
+      '',
+    );
+  }
+  const q = r.int8_agreement;
+  if (q !== undefined) {
+    lines.push(
+      `int8 against fp32 on ${q.photos} of the benchmark photos (same bundle, in process): ${q.captions_identical}/${q.photos} greedy captions identical, ` +
+        `${q.ids_equal}/${q.ids_total} generated ids equal position by position, mean logit cosine ${f(q.mean_logit_cosine, 4)} (int8 fed fp32's caption). ` +
+        'Random weights have tiny top-2 gaps, so this says little about captions of the real model.',
       '',
     );
   }

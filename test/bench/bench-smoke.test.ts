@@ -76,6 +76,9 @@ test(
       }
       assert.equal(typeof r.bundle.version, 'string');
       assert.deepEqual(Object.keys(r.systems).sort(), [...SYSTEMS].sort());
+      assert.ok(r.int8_agreement, 'int8 agreement measured');
+      assert.ok(r.int8_agreement.photos > 0, 'int8 agreement over at least one photo');
+      finite(r.int8_agreement.mean_logit_cosine, 'int8 mean logit cosine');
 
       for (const id of SYSTEMS) {
         const s: SystemResult = r.systems[id];

@@ -1,0 +1,77 @@
+/**
+ * How far the int8 graphs are from fp32 on the benchmark photos, printed next to their speed: greedy
+ * captions identical (ids), ids equal position by position, and the mean cosine of the logits when the
+ * int8 decoder is fed fp32's own caption (teacher forcing, so every step compares the same context).
+ * Runs the bundle in process through BlipRuntime with the service's preprocessing.
+ */
+import { BlipRuntime } from '../../src/model/blip-runtime';
+import { decodeImage } from '../../src/model/preprocess/decode-image';
+import { toPixelValues } from '../../src/model/preprocess/normalize';
+
+export interface Int8Agreement {
+  photos: number;
+  captions_identical: number;
+  ids_equal: number;
+  ids_total: number;
+  mean_logit_cosine: number;
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  return dot / Math.sqrt(na * nb);
+}
+
+export async function int8Agreement(bundle: string, jpegs: Buffer[]): Promise<Int8Agreement> {
+  const options = {
+    executionProvider: 'cpu' as const,
+    intraOpThreads: 0,
+    interOpThreads: 1,
+    skipVerify: true,
+  };
+  const fp32 = await BlipRuntime.load(bundle, { ...options, variant: 'fp32' });
+  const int8 = await BlipRuntime.load(bundle, { ...options, variant: 'int8' });
+  try {
+    const settings = fp32.resolveSettings({});
+    const prompt = fp32.promptIds(undefined);
+    const out: Int8Agreement = {
+      photos: 0,
+      captions_identical: 0,
+      ids_equal: 0,
+      ids_total: 0,
+      mean_logit_cosine: NaN,
+    };
+    let cosSum = 0;
+    let cosCount = 0;
+    for (const jpeg of jpegs) {
+      const image = await decodeImage(jpeg, fp32.imageSize);
+      const pixels = toPixelValues(image.rgb, fp32.imageSize, fp32.normalizeSettings());
+      const [[a]] = await fp32.generate([pixels], [prompt], settings);
+      const [[b]] = await int8.generate([pixels], [prompt], settings);
+      out.photos++;
+      if (a.ids.join() === b.ids.join()) out.captions_identical++;
+      for (let i = prompt.length; i < a.ids.length; i++) {
+        out.ids_total++;
+        if (b.ids[i] === a.ids[i]) out.ids_equal++;
+      }
+      const generated = a.ids.slice(prompt.length);
+      const fa = await fp32.forcedLogits(pixels, prompt, generated);
+      const fb = await int8.forcedLogits(pixels, prompt, generated);
+      fa.forEach((la, s) => {
+        cosSum += cosine(la, fb[s]);
+        cosCount++;
+      });
+    }
+    out.mean_logit_cosine = cosCount > 0 ? cosSum / cosCount : NaN;
+    return out;
+  } finally {
+    await fp32.release();
+    await int8.release();
+  }
+}
