@@ -24,7 +24,14 @@ import { parseArgs } from 'node:util';
 import { BlipTokenizer } from '../src/model/text/blip-tokenizer';
 import { loadPhotos, nonce, withNonce, type Photo } from './lib/images';
 import { int8Agreement, type Int8Agreement } from './lib/int8-agreement';
-import { cannon, closedLoop, percentile, type AutocannonSummary, type ClosedLoopResult } from './lib/load';
+import {
+  cannon,
+  closedLoop,
+  openLoop,
+  percentile,
+  type AutocannonSummary,
+  type ClosedLoopResult,
+} from './lib/load';
 import {
   cpuSeconds,
   loadAverage,
@@ -462,7 +469,8 @@ async function main(): Promise<void> {
       });
 
     // The same hits below saturation: at 100 closed-loop connections latency is 100 / throughput
-    // (Little's law) whatever the server, so latency is also measured at one offered rate for all.
+    // (Little's law) whatever the server, so latency is also measured at one offered rate for all,
+    // arrivals evenly spaced (open loop).
     if (workloads.has('hit')) {
       const closed = systems.map((s) => results[s.id].workloads.cache_hit_c100?.rps ?? NaN);
       const reference = systems.find((s) => s.kind === 'reference');
@@ -472,13 +480,11 @@ async function main(): Promise<void> {
         await eachSystem('cache_hit_rate', async (s, r) => {
           const image = hitImages.get(s.id);
           if (image === undefined) return;
-          const hit = await cannon(
+          r.workloads.cache_hit_rate = await openLoop(
             await s.captionRequest(image),
-            plan.cacheHitConnections,
-            plan.cacheHitSeconds,
             offered,
+            plan.cacheHitSeconds,
           );
-          r.workloads.cache_hit_rate = { ...hit, offered_rps: offered };
         });
     }
 

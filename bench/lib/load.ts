@@ -1,5 +1,6 @@
 /** Load generation: a closed-loop in-process client for the slow (inference) workloads, autocannon for the cache-hit path. */
 import autocannon from 'autocannon';
+import { Agent, request } from 'undici';
 import type { CaptionAnswer, HttpRequestSpec, System } from './systems';
 
 export function percentile(sorted: number[], p: number): number {
@@ -112,5 +113,67 @@ export async function cannon(
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
+  };
+}
+
+export interface OpenLoopSummary {
+  offered_rps: number;
+  duration_s: number;
+  requests: number;
+  ok: number;
+  errors: number;
+  p50_ms: number;
+  p90_ms: number;
+  p99_ms: number;
+  max_ms: number;
+}
+
+/**
+ * Open loop with evenly spaced arrivals: request i is due at i / rate seconds and is sent then whatever
+ * is still in flight, and its latency counts from that due time (no coordinated omission).
+ * autocannon's overallRate fires every connection at once on each tick, bursts of 100 that measure
+ * the burst's queue rather than the service.
+ */
+export async function openLoop(
+  spec: HttpRequestSpec,
+  rate: number,
+  durationS: number,
+): Promise<OpenLoopSummary> {
+  const agent = new Agent({ connections: 256, keepAliveTimeout: 2000, keepAliveMaxTimeout: 2000 });
+  const total = Math.max(1, Math.floor(rate * durationS));
+  const latencies: number[] = [];
+  let errors = 0;
+  const inFlight: Promise<void>[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < total; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    inFlight.push(
+      request(spec.url, { method: spec.method, headers: spec.headers, body: spec.body, dispatcher: agent })
+        .then(async (res) => {
+          await res.body.text();
+          if (res.statusCode >= 200 && res.statusCode < 300) latencies.push(performance.now() - due);
+          else errors++;
+        })
+        .catch(() => {
+          errors++;
+        }),
+    );
+  }
+  await Promise.all(inFlight);
+  const wall = (performance.now() - t0) / 1000;
+  await agent.close();
+  latencies.sort((a, b) => a - b);
+  return {
+    offered_rps: rate,
+    duration_s: wall,
+    requests: total,
+    ok: latencies.length,
+    errors,
+    p50_ms: percentile(latencies, 50),
+    p90_ms: percentile(latencies, 90),
+    p99_ms: percentile(latencies, 99),
+    max_ms: latencies.at(-1) ?? NaN,
   };
 }

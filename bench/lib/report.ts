@@ -1,5 +1,5 @@
 /** The benchmark's JSON result, its ratios against the reference, the targets of issue 5 and the markdown table. */
-import type { AutocannonSummary, ClosedLoopResult } from './load';
+import type { AutocannonSummary, ClosedLoopResult, OpenLoopSummary } from './load';
 
 export type LoopSummary = Omit<ClosedLoopResult, 'answers'>;
 
@@ -43,10 +43,10 @@ export interface SystemResult {
     beam3_c1?: LoopSummary & Batching;
     cache_hit_c100?: AutocannonSummary & { cpu_s: number };
     /**
-     * The same cache hit at a fixed offered rate (open loop, 100 connections): half the reference's
-     * closed-loop req/s, the same for every system, so latency is measured below saturation.
+     * The same cache hit at a fixed offered rate (open loop, evenly spaced arrivals): half the
+     * reference's closed-loop req/s, the same for every system, so latency is measured below saturation.
      */
-    cache_hit_rate?: AutocannonSummary & { offered_rps: number };
+    cache_hit_rate?: OpenLoopSummary;
     burst50?: BurstSummary;
     /** Optional: cache-hit latency (4 loops) while c=1 cache misses run. */
     hit_during_miss?: {
