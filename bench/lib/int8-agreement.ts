@@ -16,7 +16,8 @@ export interface Int8Agreement {
   mean_logit_cosine: number;
 }
 
-function cosine(a: Float32Array, b: Float32Array): number {
+/** Cosine similarity of two logit vectors. */
+export function cosine(a: Float32Array, b: Float32Array): number {
   let dot = 0;
   let na = 0;
   let nb = 0;

@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cosine } from '../../bench/lib/int8-agreement';
 import { BlipRuntime } from '../../src/model/blip-runtime';
 import type { GenerationSettings } from '../../src/model/decoding/decoder-backend';
 import { decodeImage } from '../../src/model/preprocess/decode-image';
@@ -234,16 +235,7 @@ test('int8 graphs: agreement with fp32 (reported, not asserted)', async () => {
     const fa = await runtime.forcedLogits(pixels, promptIds, generated);
     const fb = await int8.forcedLogits(pixels, promptIds, generated);
     fa.forEach((la, s) => {
-      const lb = fb[s];
-      let dot = 0;
-      let na = 0;
-      let nb = 0;
-      for (let i = 0; i < la.length; i++) {
-        dot += la[i] * lb[i];
-        na += la[i] * la[i];
-        nb += lb[i] * lb[i];
-      }
-      cosSum += dot / Math.sqrt(na * nb);
+      cosSum += cosine(la, fb[s]);
       cosCount++;
     });
   }

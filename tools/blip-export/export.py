@@ -727,20 +727,25 @@ def verify(model, processor, dims, out: Path, is_random: bool, quantized: bool) 
     # 3. decoder graph vs PyTorch at several shapes, including zero-length past (prefill)
     ds = ort_session(out / "text_decoder.onnx")
     d_in, _ = decoder_names(n)
-    worst = 0.0
-    for b, s, p in ((1, 4, 0), (3, 1, 6), (2, 5, 0), (4, 1, 1), (2, 2, 9)):
+    def step_vs_graph(b, s, p, cross_graph, cross_torch, what):
+        """One step on random tokens and past: the graph fed cross_graph against PyTorch fed cross_torch."""
         x = torch.randint(1000, 29000, (b, s), generator=gen)
         pos = torch.arange(p, p + s).repeat(b, 1)
         mask = torch.ones(b, p + s, dtype=torch.long)
         past = [torch.randn(b, H, p, D, generator=gen) for _ in range(2 * n)]
-        cross = [c[:b] for c in cross_all] if b <= 4 else None
-        inputs = [x, pos, mask, *past, *cross]
         with torch.no_grad():
-            ref = [t.numpy() for t in step(*inputs)]
-        got = ds.run(None, {name: t.numpy() for name, t in zip(d_in, inputs)})
+            ref = [t.numpy() for t in step(x, pos, mask, *past, *cross_torch)]
+        got = ds.run(None, {name: t.numpy() for name, t in zip(d_in, [x, pos, mask, *past, *cross_graph])})
+        diff = 0.0
         for r, g in zip(ref, got):
-            check(r.shape == g.shape, f"decoder output shape {g.shape} != {r.shape} (batch {b} seq {s} past {p})")
-            worst = max(worst, _rel(float(np.abs(r - g).max()), r))
+            check(r.shape == g.shape, f"decoder output shape {g.shape} != {r.shape} ({what})")
+            diff = max(diff, _rel(float(np.abs(r - g).max()), r))
+        return diff
+
+    worst = 0.0
+    for b, s, p in ((1, 4, 0), (3, 1, 6), (2, 5, 0), (4, 1, 1), (2, 2, 9)):
+        cross = [c[:b] for c in cross_all]
+        worst = max(worst, step_vs_graph(b, s, p, cross, cross, f"batch {b} seq {s} past {p}"))
     report["decoder_ort_vs_torch"] = worst
     log(f"decoder graph vs PyTorch (past 0..9, batch 1..4): max diff {worst:.2e}")
     check(worst <= FP32_TOL, f"decoder graph differs from PyTorch by {worst:.3e} > {FP32_TOL}")
@@ -748,19 +753,9 @@ def verify(model, processor, dims, out: Path, is_random: bool, quantized: bool) 
     # 3b. shared cross-attention: rows grouped on fewer images (beams) equal every row with its own copy
     worst = 0.0
     for b, n_img, s, p in ((3, 1, 1, 5), (4, 2, 1, 3), (6, 2, 2, 0), (2, 1, 4, 0)):
-        g = b // n_img
-        x = torch.randint(1000, 29000, (b, s), generator=gen)
-        pos = torch.arange(p, p + s).repeat(b, 1)
-        mask = torch.ones(b, p + s, dtype=torch.long)
-        past = [torch.randn(b, H, p, D, generator=gen) for _ in range(2 * n)]
         shared = [c[:n_img] for c in cross_all]
-        per_row = [c.repeat_interleave(g, dim=0) for c in shared]
-        with torch.no_grad():
-            ref = [t.numpy() for t in step(x, pos, mask, *past, *per_row)]
-        got = ds.run(None, {name: t.numpy() for name, t in zip(d_in, [x, pos, mask, *past, *shared])})
-        for r, o in zip(ref, got):
-            check(r.shape == o.shape, f"grouped decoder output shape {o.shape} != {r.shape} (rows {b}, images {n_img})")
-            worst = max(worst, _rel(float(np.abs(r - o).max()), r))
+        per_row = [c.repeat_interleave(b // n_img, dim=0) for c in shared]
+        worst = max(worst, step_vs_graph(b, s, p, shared, per_row, f"rows {b}, images {n_img}"))
     report["shared_cross_vs_per_row"] = worst
     log(f"decoder graph with rows grouped on shared image K/V vs a copy per row: max diff {worst:.2e}")
     check(worst <= FP32_TOL, f"grouped cross-attention differs from per-row K/V by {worst:.3e} > {FP32_TOL}")
