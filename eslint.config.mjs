@@ -43,6 +43,24 @@ export default tseslint.config(
     },
   },
   {
+    // src/model owns inference only: the API's modules use its public surface (src/model/index.ts),
+    // never its internals, so image decoding and HTTP concerns cannot drift back into it.
+    files: ['src/image/**/*.ts', 'src/common/**/*.ts', 'src/captioning/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/model/*'],
+              message: "Import the model module's public surface ('../model'), not its internals.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['src/config/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'tools/**/*.ts', 'src/cli/**/*.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },

@@ -304,7 +304,7 @@ async function main(): Promise<void> {
     special_tokens: { bos: number; sep: number; pad: number; cls: number };
     graphs: { int8?: unknown };
   };
-  const tokenizer = BlipTokenizer.fromBundle(bundle, manifest.special_tokens);
+  const tokenizer = await BlipTokenizer.fromBundle(bundle, manifest.special_tokens);
   const photos = await loadPhotos(values.photos);
   const small =
     photos.find((p) => p.name === '320x240.jpg') ??

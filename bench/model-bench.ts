@@ -11,7 +11,7 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BlipRuntime } from '../src/model/blip-runtime';
-import { decodeImage } from '../src/model/preprocess/decode-image';
+import { decodeImage } from '../src/image/decode-image';
 import { toPixelValues } from '../src/model/preprocess/normalize';
 import { readFile } from 'node:fs/promises';
 

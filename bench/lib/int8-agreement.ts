@@ -5,7 +5,7 @@
  * Runs the bundle in process through BlipRuntime with the service's preprocessing.
  */
 import { BlipRuntime } from '../../src/model/blip-runtime';
-import { decodeImage } from '../../src/model/preprocess/decode-image';
+import { decodeImage } from '../../src/image/decode-image';
 import { toPixelValues } from '../../src/model/preprocess/normalize';
 
 export interface Int8Agreement {

@@ -9,7 +9,7 @@ import { validate } from 'class-validator';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../common/app-error';
 import { ImageIntake, type ImageSource } from '../image/image-intake.service';
-import type { DecodeOptions } from '../model/caption-model.port';
+import type { DecodeOptions } from '../model';
 import { CaptionJsonRequestDto, CaptionOptionsDto } from './dto/caption-request.dto';
 
 export interface CaptionCommand {

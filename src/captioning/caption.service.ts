@@ -5,16 +5,16 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { AppError } from '../common/app-error';
+import { catalogEntry, codedProblem } from '../common/problem/problem-catalog';
 import { CAPTION_CACHE, type CachedCaptions, type CaptionCache } from '../cache/caption-cache.port';
 import { captionCacheKey, normalizeOptions } from '../cache/cache-key';
 import { SingleFlight } from '../cache/single-flight';
 import { ImageIntake } from '../image/image-intake.service';
-import { MODEL_IMAGE_SIZE } from '../image/image-preparer';
+import { MODEL_IMAGE_SIZE } from '../image/decode-image';
 import type { CaptionJobData, JobFailure, JobState } from '../jobs/caption-job.types';
 import { queueUnavailable } from '../jobs/job.errors';
 import { JobSettings } from '../jobs/job.settings';
 import { JOB_QUEUE, type EnqueuedJob, type JobQueue } from '../jobs/job-queue.port';
-import { ModelErrorCode } from '../model/model.errors';
 import type { CaptionCommand } from './caption-request.parser';
 import type {
   CaptionAcceptedDto,
@@ -26,17 +26,6 @@ import type {
 /** Key version used before any worker announced its model: it can never hit a worker-written entry. */
 const UNKNOWN_VERSION = 'unknown';
 
-/** Failure codes of a job -> the status a synchronous answer carries. */
-const FAILURE_STATUS: Record<string, number> = {
-  [ModelErrorCode.EmptyImage]: 400,
-  [ModelErrorCode.UnsupportedFormat]: 415,
-  [ModelErrorCode.Undecodable]: 422,
-  [ModelErrorCode.TooManyPixels]: 422,
-  [ModelErrorCode.TooManyFrames]: 422,
-  [ModelErrorCode.BadOptions]: 400,
-  [ModelErrorCode.BundleInvalid]: 503,
-};
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function success(value: CachedCaptions, cached: boolean): CaptionSuccessDto {
@@ -44,7 +33,7 @@ export function success(value: CachedCaptions, cached: boolean): CaptionSuccessD
 }
 
 export function notFound(): AppError {
-  return new AppError({ code: 'job.not_found', status: 404, title: 'Not found', detail: 'No such job.' });
+  return new AppError(codedProblem('job.not_found', 'No such job.'));
 }
 
 @Injectable()
@@ -142,13 +131,13 @@ export class CaptionService {
   async models(): Promise<ModelsDto> {
     const info = await this.queue.model();
     if (info === undefined) {
-      throw new AppError({
-        code: 'model.unavailable',
-        status: 503,
-        title: 'Model unavailable',
-        detail: 'No model is loaded yet (in queue mode: no worker has announced one).',
-        headers: { 'Retry-After': '5' },
-      });
+      throw new AppError(
+        codedProblem(
+          'model.unavailable',
+          'No model is loaded yet (in queue mode: no worker has announced one).',
+          { headers: { 'Retry-After': '5' } },
+        ),
+      );
     }
     return {
       models: [
@@ -167,13 +156,19 @@ export class CaptionService {
   }
 }
 
-/** A synchronous request whose job failed: the input's status, or 422 when inference kept failing on it. */
+/**
+ * A synchronous request whose job failed: the status the catalog gives its code when that is the
+ * input's fault (4xx) or a dependency (503); 422 caption.failed when inference kept failing on it.
+ */
 export function failedProblem(error: JobFailure): AppError {
-  const status = FAILURE_STATUS[error.code] ?? 422;
-  return new AppError({
-    code: status === 422 && FAILURE_STATUS[error.code] === undefined ? 'caption.failed' : error.code,
-    status,
-    title: status === 503 ? 'Model unavailable' : 'Captioning failed',
-    detail: error.message,
-  });
+  const entry = catalogEntry(error.code);
+  if (entry !== undefined && (entry.status < 500 || entry.status === 503)) {
+    return new AppError({
+      code: error.code,
+      status: entry.status,
+      title: entry.title,
+      detail: error.message,
+    });
+  }
+  return new AppError(codedProblem('caption.failed', error.message));
 }

@@ -4,21 +4,29 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { loadSettings } from '../config/load-settings';
+import { decodeImage } from '../image/decode-image';
+import { ImageError } from '../image/image.errors';
+import { ImageSettings } from '../image/image.settings';
 import { BlipRuntime } from '../model/blip-runtime';
 import { ModelError } from '../model/model.errors';
-import { decodeImage } from '../model/preprocess/decode-image';
+import { ModelSettings } from '../model/model.settings';
 
 const usage = `usage: npm run caption -- <image...> [--prompt TEXT] [--num N] [--beams N] [--model DIR] [--variant fp32|int8] [--json]`;
 
 async function main(): Promise<number> {
+  // The same validated settings as the services (MODEL_PATH, MODEL_VARIANT, EXECUTION_PROVIDER, ORT_*,
+  // MAX_IMAGE_PIXELS, MAX_IMAGE_FRAMES); flags override the first two.
+  const settings = loadSettings(ModelSettings);
+  const imageSettings = loadSettings(ImageSettings);
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
       prompt: { type: 'string' },
       num: { type: 'string', default: '1' },
       beams: { type: 'string' },
-      model: { type: 'string', default: process.env.MODEL_PATH ?? 'models/blip-base' },
-      variant: { type: 'string', default: process.env.MODEL_VARIANT ?? 'fp32' },
+      model: { type: 'string', default: settings.MODEL_PATH },
+      variant: { type: 'string', default: settings.MODEL_VARIANT },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -30,15 +38,18 @@ async function main(): Promise<number> {
   const variant = values.variant === 'int8' ? 'int8' : 'fp32';
   const runtime = await BlipRuntime.load(values.model, {
     variant,
-    executionProvider: process.env.EXECUTION_PROVIDER === 'cuda' ? 'cuda' : 'cpu',
-    intraOpThreads: Number(process.env.ORT_INTRA_OP_THREADS ?? 0),
-    interOpThreads: Number(process.env.ORT_INTER_OP_THREADS ?? 1),
+    executionProvider: settings.EXECUTION_PROVIDER,
+    intraOpThreads: settings.ORT_INTRA_OP_THREADS,
+    interOpThreads: settings.ORT_INTER_OP_THREADS,
   });
   const info = runtime.info();
   let failures = 0;
   for (const path of positionals) {
     try {
-      const image = await decodeImage(await readFile(path), runtime.imageSize);
+      const image = await decodeImage(await readFile(path), runtime.imageSize, {
+        maxPixels: imageSettings.MAX_IMAGE_PIXELS,
+        maxFrames: imageSettings.MAX_IMAGE_FRAMES,
+      });
       const [captions] = await runtime.caption([
         {
           image,
@@ -58,7 +69,8 @@ async function main(): Promise<number> {
       }
     } catch (err) {
       failures++;
-      const message = err instanceof ModelError ? `${err.code}: ${err.message}` : String(err);
+      const message =
+        err instanceof ModelError || err instanceof ImageError ? `${err.code}: ${err.message}` : String(err);
       if (values.json) process.stdout.write(`${JSON.stringify({ image: path, error: message })}\n`);
       else process.stderr.write(`${path}: ${message}\n`);
     }

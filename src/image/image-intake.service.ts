@@ -2,12 +2,12 @@
 import { availableParallelism } from 'node:os';
 import { Inject, Injectable, Optional, type OnModuleDestroy } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import type { DecodedImage } from '../model/preprocess/decode-image';
+import { MODEL_IMAGE_SIZE, type DecodedImage } from './decode-image';
 import { emptyPolicy, parseAddressRules } from './address-policy';
 import { decodeStrictBase64 } from './base64-image';
 import { ImageProblem } from './image.errors';
 import { ImageSettings } from './image.settings';
-import { ImagePreparer, MODEL_IMAGE_SIZE, sha256Hex } from './image-preparer';
+import { ImagePreparer, sha256Hex } from './image-preparer';
 import { readMultipartImage, type MultipartImage } from './multipart-image.reader';
 import type { Resolver } from './safe-lookup';
 import { Semaphore } from './semaphore';

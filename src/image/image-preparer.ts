@@ -2,16 +2,12 @@
  * From accepted bytes to what the rest of the pipeline needs: the sha256 of the original bytes (cache key,
  * response) and the image as the model takes it (decodeImage: format allowlist by magic bytes, header
  * checked against the pixel and frame limits before decoding, EXIF orientation, sRGB, first frame,
- * resize). Model errors become intake problems: 415 unsupported, 422 undecodable or too big.
+ * resize). Image errors become intake problems: 415 unsupported, 422 undecodable or too big.
  */
 import { createHash } from 'node:crypto';
-import { ModelError } from '../model/model.errors';
-import { decodeImage, type DecodedImage } from '../model/preprocess/decode-image';
-import { describeNonImage, sniffImageFormat } from '../model/preprocess/image-format';
-import { fromModelError, ImageProblem } from './image.errors';
-
-/** Side of the square image BLIP takes; every bundle this project exports uses it. */
-export const MODEL_IMAGE_SIZE = 384;
+import { decodeImage, MODEL_IMAGE_SIZE, type DecodedImage } from './decode-image';
+import { describeNonImage, sniffImageFormat } from './image-format';
+import { ImageError, ImageProblem } from './image.errors';
 
 export interface ImageLimits {
   maxBytes: number;
@@ -50,7 +46,7 @@ export class ImagePreparer {
         maxFrames: this.limits.maxFrames,
       });
     } catch (err) {
-      if (err instanceof ModelError) throw fromModelError(err);
+      if (err instanceof ImageError) throw ImageProblem.fromImageError(err);
       throw ImageProblem.undecodable(
         `The image could not be decoded: ${err instanceof Error ? err.message : String(err)}`,
       );

@@ -1,57 +1,39 @@
-/** Coded problems of image intake, rendered as problem+json by the global filter. */
+/**
+ * Coded errors of image intake and decoding. `ImageError` is what decoding throws (also in the CLI,
+ * which has no HTTP); `ImageProblem` builds the AppErrors the API answers with. Statuses and titles come
+ * from the application's one problem catalog.
+ */
 import { AppError } from '../common/app-error';
-import { ModelError, ModelErrorCode } from '../model/model.errors';
+import { codedProblem } from '../common/problem/problem-catalog';
 
-export const ImageProblem = {
-  badInput: (detail: string): AppError =>
-    new AppError({ code: 'image.bad_input', status: 400, title: 'Bad image input', detail }),
-  empty: (): AppError =>
-    new AppError({
-      code: 'image.empty',
-      status: 400,
-      title: 'Empty image',
-      detail: 'The image is empty (0 bytes).',
-    }),
-  tooLarge: (detail: string): AppError =>
-    new AppError({ code: 'image.too_large', status: 413, title: 'Image too large', detail }),
-  unsupported: (detail: string): AppError =>
-    new AppError({
-      code: 'image.unsupported_format',
-      status: 415,
-      title: 'Unsupported image format',
-      detail,
-    }),
-  undecodable: (detail: string): AppError =>
-    new AppError({ code: 'image.undecodable', status: 422, title: 'Undecodable image', detail }),
-  tooManyPixels: (detail: string): AppError =>
-    new AppError({ code: 'image.too_many_pixels', status: 422, title: 'Image has too many pixels', detail }),
-  tooManyFrames: (detail: string): AppError =>
-    new AppError({ code: 'image.too_many_frames', status: 422, title: 'Image has too many frames', detail }),
-  urlRefused: (detail: string): AppError =>
-    new AppError({ code: 'image_url.refused', status: 400, title: 'image_url refused', detail }),
-  urlFailed: (detail: string): AppError =>
-    new AppError({
-      code: 'image_url.fetch_failed',
-      status: 400,
-      title: 'image_url could not be fetched',
-      detail,
-    }),
-  urlTooLarge: (detail: string): AppError =>
-    new AppError({ code: 'image_url.too_large', status: 413, title: 'Image at image_url too large', detail }),
-};
+export enum ImageErrorCode {
+  Empty = 'image.empty',
+  UnsupportedFormat = 'image.unsupported_format',
+  Undecodable = 'image.undecodable',
+  TooManyPixels = 'image.too_many_pixels',
+  TooManyFrames = 'image.too_many_frames',
+}
 
-/** The model's preprocessing errors, as intake problems with the statuses of the API contract. */
-export function fromModelError(err: ModelError): AppError {
-  switch (err.code) {
-    case ModelErrorCode.EmptyImage:
-      return ImageProblem.empty();
-    case ModelErrorCode.UnsupportedFormat:
-      return ImageProblem.unsupported(err.message);
-    case ModelErrorCode.TooManyPixels:
-      return ImageProblem.tooManyPixels(err.message);
-    case ModelErrorCode.TooManyFrames:
-      return ImageProblem.tooManyFrames(err.message);
-    default:
-      return ImageProblem.undecodable(err.message);
+export class ImageError extends Error {
+  constructor(
+    readonly code: ImageErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ImageError';
   }
 }
+
+export const ImageProblem = {
+  badInput: (detail: string): AppError => new AppError(codedProblem('image.bad_input', detail)),
+  empty: (): AppError => new AppError(codedProblem('image.empty', 'The image is empty (0 bytes).')),
+  tooLarge: (detail: string): AppError => new AppError(codedProblem('image.too_large', detail)),
+  unsupported: (detail: string): AppError => new AppError(codedProblem('image.unsupported_format', detail)),
+  undecodable: (detail: string): AppError => new AppError(codedProblem('image.undecodable', detail)),
+  urlRefused: (detail: string): AppError => new AppError(codedProblem('image_url.refused', detail)),
+  urlFailed: (detail: string): AppError => new AppError(codedProblem('image_url.fetch_failed', detail)),
+  urlTooLarge: (detail: string): AppError => new AppError(codedProblem('image_url.too_large', detail)),
+  /** A decoding error as the API answers it: its code's status, its message as the detail. */
+  fromImageError: (err: ImageError): AppError => new AppError(codedProblem(err.code, err.message)),
+};

@@ -1,16 +1,13 @@
 /** Job failures: how a processor error travels through the queue and back to the client. */
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../common/app-error';
+import { ImageErrorCode } from '../image/image.errors';
 import { ModelError, ModelErrorCode } from '../model/model.errors';
 import type { JobFailure } from './caption-job.types';
 
 /** Input errors fail the job at once: retrying the same input gives the same answer. */
 const PERMANENT = new Set<string>([
-  ModelErrorCode.EmptyImage,
-  ModelErrorCode.UnsupportedFormat,
-  ModelErrorCode.Undecodable,
-  ModelErrorCode.TooManyPixels,
-  ModelErrorCode.TooManyFrames,
+  ...Object.values(ImageErrorCode),
   ModelErrorCode.BadOptions,
   'job.bad_payload',
 ]);

@@ -39,6 +39,18 @@ interface PreprocessorConfig {
   image_std?: [number, number, number];
 }
 
+function normalizeSettingsOf(p: PreprocessorConfig, dir: string): NormalizeSettings {
+  const triple = (v: unknown): v is [number, number, number] =>
+    Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+  if (typeof p.rescale_factor !== 'number' || !triple(p.image_mean) || !triple(p.image_std)) {
+    throw new ModelError(
+      ModelErrorCode.BundleInvalid,
+      `Model bundle ${dir}: preprocessor_config.json lacks rescale_factor, image_mean or image_std`,
+    );
+  }
+  return { rescaleFactor: p.rescale_factor, mean: p.image_mean, std: p.image_std };
+}
+
 export const LIMITS = { maxCaptions: 5, maxBeams: 8, maxNewTokens: 64, maxPromptTokens: 64 };
 
 export class BlipRuntime {
@@ -67,7 +79,8 @@ export class BlipRuntime {
       JSON.parse(await readFile(join(dir, name), 'utf8')) as T;
     const generation = await readJson<GenerationConfig>('generation_config.json');
     const preprocessor = await readJson<PreprocessorConfig>('preprocessor_config.json');
-    const tokenizer = BlipTokenizer.fromBundle(dir, manifest.special_tokens);
+    normalizeSettingsOf(preprocessor, dir);
+    const tokenizer = await BlipTokenizer.fromBundle(dir, manifest.special_tokens);
     const vision = await createSession(join(dir, graphs.vision), options);
     const decoder = await createSession(join(dir, graphs.decoder), options);
     return new BlipRuntime(dir, manifest, tokenizer, vision, decoder, generation, preprocessor, options);
@@ -90,12 +103,9 @@ export class BlipRuntime {
     };
   }
 
+  /** The bundle's rescale and normalization; a bundle without them is refused at load. */
   normalizeSettings(): NormalizeSettings {
-    return {
-      rescaleFactor: this.preprocessor.rescale_factor ?? 1 / 255,
-      mean: this.preprocessor.image_mean ?? [0.48145466, 0.4578275, 0.40821073],
-      std: this.preprocessor.image_std ?? [0.26862954, 0.26130258, 0.27577711],
-    };
+    return normalizeSettingsOf(this.preprocessor, this.dir);
   }
 
   /** The decoding settings for a request's options, validated; bundle defaults fill the gaps. */

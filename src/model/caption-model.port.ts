@@ -21,7 +21,7 @@ export interface Caption {
 }
 
 /**
- * One image as the model takes it: decodeImage() output (src/model/preprocess/decode-image.ts), i.e.
+ * One image as the model takes it: decodeImage() output (src/image/decode-image.ts), i.e.
  * size x size x 3 RGB uint8 after EXIF orientation, sRGB conversion and the bicubic resize. Small
  * (442 KB at 384) so it can travel in a job; the model normalizes it.
  */

@@ -1,10 +1,8 @@
-/** Coded errors of the model module; the HTTP layer maps codes to problem+json statuses. */
+/**
+ * Coded errors of the model module (inference only: image errors belong to src/image). The statuses
+ * clients see for these codes are in the application's problem catalog (common/problem).
+ */
 export enum ModelErrorCode {
-  EmptyImage = 'image.empty',
-  UnsupportedFormat = 'image.unsupported_format',
-  Undecodable = 'image.undecodable',
-  TooManyPixels = 'image.too_many_pixels',
-  TooManyFrames = 'image.too_many_frames',
   BadOptions = 'model.bad_options',
   BundleInvalid = 'model.bundle_invalid',
   InferenceFailed = 'model.inference_failed',

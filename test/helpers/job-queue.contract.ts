@@ -21,7 +21,7 @@ export class FakeProcessor implements CaptionJobHandler {
     const b = this.behaviours.get(data.sha256) ?? {};
     await sleep(b.delayMs ?? 10);
     if (b.permanent === true)
-      throw new ModelError(ModelErrorCode.Undecodable, 'The image could not be decoded: test');
+      throw new ModelError(ModelErrorCode.BadOptions, 'num_captions must be an integer from 1 to 5');
     if ((b.failTimes ?? 0) > 0) {
       b.failTimes = (b.failTimes ?? 0) - 1;
       throw new Error('transient failure');
@@ -152,7 +152,7 @@ export function jobQueueContract(
     const data = jobData({ permanent: true }, processor);
     const state: JobState = await queue.waitForResult(await queue.enqueue(data), 10_000);
     assert.equal(state.status, 'failed');
-    if (state.status === 'failed') assert.equal(state.error.code, ModelErrorCode.Undecodable);
+    if (state.status === 'failed') assert.equal(state.error.code, ModelErrorCode.BadOptions);
     assert.equal(processor.callsFor(data.sha256), 1);
     processor.behaviours.delete(data.sha256);
     const retry = await queue.waitForResult(await queue.enqueue(data), 10_000);

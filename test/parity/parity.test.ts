@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { cosine } from '../../bench/lib/int8-agreement';
 import { BlipRuntime } from '../../src/model/blip-runtime';
 import type { GenerationSettings } from '../../src/model/decoding/decoder-backend';
-import { decodeImage } from '../../src/model/preprocess/decode-image';
+import { decodeImage } from '../../src/image/decode-image';
 import { toPixelValues } from '../../src/model/preprocess/normalize';
 import {
   ensureTinyBundle,

@@ -4,25 +4,14 @@
  */
 import { HttpException, NotFoundException } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
-import { ModelError, ModelErrorCode } from '../../model/model.errors';
 import { AppError, type ProblemShape } from '../app-error';
+import { catalogEntry } from './problem-catalog';
 
 export interface MappedProblem {
   problem: ProblemShape;
   /** True for errors nobody anticipated: they get an error id and are logged with their stack. */
   unexpected: boolean;
 }
-
-const MODEL_PROBLEMS: Record<ModelErrorCode, { status: number; title: string }> = {
-  [ModelErrorCode.EmptyImage]: { status: 422, title: 'Empty image' },
-  [ModelErrorCode.UnsupportedFormat]: { status: 415, title: 'Unsupported image format' },
-  [ModelErrorCode.Undecodable]: { status: 422, title: 'Undecodable image' },
-  [ModelErrorCode.TooManyPixels]: { status: 422, title: 'Image has too many pixels' },
-  [ModelErrorCode.TooManyFrames]: { status: 422, title: 'Image has too many frames' },
-  [ModelErrorCode.BadOptions]: { status: 400, title: 'Bad captioning options' },
-  [ModelErrorCode.BundleInvalid]: { status: 503, title: 'Model unavailable' },
-  [ModelErrorCode.InferenceFailed]: { status: 500, title: 'Inference failed' },
-};
 
 /** Codes and titles by status, for exceptions that carry only a status. */
 const BY_STATUS: Record<number, { code: string; title: string }> = {
@@ -189,17 +178,30 @@ function fromCodedError(error: unknown): ProblemShape | undefined {
   return undefined;
 }
 
+/** An Error whose string `code` is in the problem catalog. */
+function codedErrorOf(
+  exception: unknown,
+): { code: string; message: string; entry: { status: number; title: string } } | undefined {
+  if (!(exception instanceof Error)) return undefined;
+  const code = (exception as { code?: unknown }).code;
+  if (typeof code !== 'string') return undefined;
+  const entry = catalogEntry(code);
+  return entry === undefined ? undefined : { code, message: exception.message, entry };
+}
+
 export function toProblem(exception: unknown): MappedProblem {
   if (exception instanceof AppError) return { problem: exception.problem, unexpected: false };
 
-  if (exception instanceof ModelError) {
-    const { status, title } = MODEL_PROBLEMS[exception.code] ?? {
-      status: 500,
-      title: 'Internal server error',
+  // Coded errors of the modules (ModelError, ImageError, ...): their status and title are catalogued.
+  const coded = codedErrorOf(exception);
+  if (coded !== undefined) {
+    const { status, title } = coded.entry;
+    // A server-side failure is ours, not the client's: no internals in the answer.
+    const detail = status >= 500 && status !== 503 ? 'Captioning failed.' : coded.message;
+    return {
+      problem: { code: coded.code, status, title, detail },
+      unexpected: status >= 500 && status !== 503,
     };
-    // A failed inference is ours, not the client's: no internals in the answer.
-    const detail = status >= 500 && status !== 503 ? 'Captioning failed.' : exception.message;
-    return { problem: { code: exception.code, status, title, detail }, unexpected: status === 500 };
   }
 
   if (exception instanceof ThrottlerException) {
@@ -217,8 +219,8 @@ export function toProblem(exception: unknown): MappedProblem {
 
   // Nest's Fastify adapter wraps Fastify's 4xx errors in an HttpException; the coded cause says more.
   const cause = exception instanceof HttpException ? exception.cause : undefined;
-  const coded = fromCodedError(cause) ?? fromCodedError(exception);
-  if (coded) return { problem: coded, unexpected: false };
+  const framework = fromCodedError(cause) ?? fromCodedError(exception);
+  if (framework) return { problem: framework, unexpected: false };
 
   if (exception instanceof HttpException) {
     const status = exception.getStatus();

@@ -1,21 +1,17 @@
-/** RGB uint8 (HWC) -> float32 CHW pixel values: rescale, then normalize with the processor's mean/std. */
+/**
+ * RGB uint8 (HWC) -> float32 CHW pixel values: rescale, then normalize with the mean/std of the bundle's
+ * preprocessor_config.json (the only place those constants come from).
+ */
 export interface NormalizeSettings {
   rescaleFactor: number;
   mean: [number, number, number];
   std: [number, number, number];
 }
 
-/** BlipImageProcessor's settings (CLIP mean/std). */
-export const BLIP_NORMALIZE: NormalizeSettings = {
-  rescaleFactor: 1 / 255,
-  mean: [0.48145466, 0.4578275, 0.40821073],
-  std: [0.26862954, 0.26130258, 0.27577711],
-};
-
 export function toPixelValues(
   rgb: Uint8Array,
   size: number,
-  settings: NormalizeSettings = BLIP_NORMALIZE,
+  settings: NormalizeSettings,
   out: Float32Array = new Float32Array(3 * size * size),
 ): Float32Array {
   const plane = size * size;

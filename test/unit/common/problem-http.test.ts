@@ -69,7 +69,7 @@ describe('errors over HTTP are problem+json', () => {
   });
 
   const modelCases: [string, number][] = [
-    ['image.empty', 422],
+    ['image.empty', 400],
     ['image.unsupported_format', 415],
     ['image.undecodable', 422],
     ['image.too_many_pixels', 422],
@@ -79,7 +79,7 @@ describe('errors over HTTP are problem+json', () => {
     ['model.inference_failed', 500],
   ];
   for (const [code, status] of modelCases) {
-    test(`ModelError ${code} -> ${status}`, async () => {
+    test(`coded error ${code} -> ${status}`, async () => {
       const res = await t.app.inject({ method: 'GET', url: `/api/v1/probe/model-error/${code}` });
       assert.equal(res.statusCode, status);
       assert.equal(res.json().type, `urn:captioner:problem:${code}`);

@@ -10,6 +10,9 @@ import {
 import { ThrottlerException } from '@nestjs/throttler';
 import { AppError } from '../../../src/common/app-error';
 import { toProblem } from '../../../src/common/problem/to-problem';
+import { PROBLEM_CATALOG } from '../../../src/common/problem/problem-catalog';
+import { failedProblem } from '../../../src/captioning/caption.service';
+import { ImageError, ImageErrorCode, ImageProblem } from '../../../src/image/image.errors';
 import { ModelError, ModelErrorCode } from '../../../src/model/model.errors';
 
 function fastifyError(code: string, statusCode: number, message = code): Error {
@@ -21,23 +24,55 @@ test('AppError passes through as is', () => {
   assert.deepEqual(toProblem(new AppError(problem)), { problem, unexpected: false });
 });
 
-test('ModelError codes map to the contract statuses', () => {
-  const expected: Record<ModelErrorCode, number> = {
-    [ModelErrorCode.EmptyImage]: 422,
-    [ModelErrorCode.UnsupportedFormat]: 415,
-    [ModelErrorCode.Undecodable]: 422,
-    [ModelErrorCode.TooManyPixels]: 422,
-    [ModelErrorCode.TooManyFrames]: 422,
+test('coded errors map to the contract statuses through the one catalog', () => {
+  const expected: Record<ModelErrorCode | ImageErrorCode, number> = {
+    [ImageErrorCode.Empty]: 400,
+    [ImageErrorCode.UnsupportedFormat]: 415,
+    [ImageErrorCode.Undecodable]: 422,
+    [ImageErrorCode.TooManyPixels]: 422,
+    [ImageErrorCode.TooManyFrames]: 422,
     [ModelErrorCode.BadOptions]: 400,
     [ModelErrorCode.BundleInvalid]: 503,
     [ModelErrorCode.InferenceFailed]: 500,
   };
   for (const [code, status] of Object.entries(expected)) {
-    const { problem, unexpected } = toProblem(new ModelError(code as ModelErrorCode, 'internal detail'));
+    const err = code.startsWith('image.')
+      ? new ImageError(code as ImageErrorCode, 'internal detail')
+      : new ModelError(code as ModelErrorCode, 'internal detail');
+    const { problem, unexpected } = toProblem(err);
     assert.equal(problem.status, status, code);
     assert.equal(problem.code, code);
     assert.equal(unexpected, status === 500, code);
     if (status === 500) assert.doesNotMatch(problem.detail, /internal detail/);
+  }
+});
+
+test('every coded error has one status wherever it surfaces: thrown, as an intake problem, as a failed job', () => {
+  for (const code of Object.values(ImageErrorCode)) {
+    const err = new ImageError(code, 'why');
+    const thrown = toProblem(err).problem;
+    const intake = ImageProblem.fromImageError(err).problem;
+    const job = failedProblem({ code, message: 'why' }).problem;
+    assert.equal(thrown.status, PROBLEM_CATALOG[code].status, code);
+    assert.deepEqual([intake.status, intake.code, intake.title], [thrown.status, code, thrown.title], code);
+    assert.deepEqual([job.status, job.code, job.title], [thrown.status, code, thrown.title], code);
+  }
+  for (const code of Object.values(ModelErrorCode)) {
+    assert.ok(Object.hasOwn(PROBLEM_CATALOG, code), `${code} is catalogued`);
+  }
+  // Failures on our side answer a synchronous request as caption.failed, 422.
+  for (const code of ['job.processing_failed', 'model.inference_failed', 'something.unknown']) {
+    const p = failedProblem({ code, message: 'x' }).problem;
+    assert.deepEqual([p.status, p.code], [422, 'caption.failed'], code);
+  }
+  assert.equal(failedProblem({ code: 'model.bundle_invalid', message: 'x' }).problem.status, 503);
+});
+
+test('catalog entries are well-formed: 4xx/5xx statuses and titles', () => {
+  for (const [code, { status, title }] of Object.entries(PROBLEM_CATALOG)) {
+    assert.match(code, /^[a-z_]+\.[a-z_]+$/, code);
+    assert.ok(status >= 400 && status <= 599, code);
+    assert.ok(title.length > 0, code);
   }
 });
 

@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { ResizeTask } from './pil-resize.worker';
+import type { ResizeTask } from './pil-resize.thread';
 
 interface Slot {
   worker: Worker;
@@ -62,7 +62,7 @@ export class ResizePool {
 
   private spawn(): Slot | undefined {
     if (this.slots.length >= this.size) return undefined;
-    const worker = new Worker(join(__dirname, 'pil-resize.worker.js'));
+    const worker = new Worker(join(__dirname, 'pil-resize.thread.js'));
     const slot: Slot = { worker, busy: false };
     worker.unref();
     worker.on('message', (msg: { id: number; out?: Uint8Array; error?: string }) => {

@@ -1,12 +1,12 @@
 /**
- * Image bytes -> 384x384 RGB (uint8, HWC) with sharp, the way BlipImageProcessor sees an image after
+ * Image bytes -> size x size RGB (uint8, HWC) with sharp, the way BlipImageProcessor sees an image after
  * PIL's convert("RGB"): EXIF orientation applied, any colour space to sRGB, alpha dropped (not
  * composited), first frame of an animation, bicubic resize to the square without keeping the aspect.
  * Limits are checked from the header before anything is decoded.
  */
 import sharp, { type Metadata, type SharpOptions } from 'sharp';
 import { resizePool } from './resize-pool';
-import { ModelError, ModelErrorCode } from '../model.errors';
+import { ImageError, ImageErrorCode } from './image.errors';
 import { describeNonImage, sniffImageFormat, type ImageFormat } from './image-format';
 
 export interface DecodeLimits {
@@ -24,22 +24,36 @@ export interface DecodedImage {
   format: ImageFormat;
 }
 
+/**
+ * Side of the square image BLIP's processors take (preprocessor_config.json `size`), for callers that
+ * do not know the loaded bundle's yet; the model's own size wins wherever it is known.
+ */
+export const MODEL_IMAGE_SIZE = 384;
+
 export const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxPixels: 50_000_000, maxFrames: 64 };
 
-// Decoding happens on libuv's thread pool; one sharp pipeline per image needs no extra vips threads.
-sharp.concurrency(1);
-sharp.cache(false);
+let sharpConfigured = false;
+
+/** Once, at the first decode (not at import): one vips thread per pipeline, no operation cache. */
+function configureSharp(): void {
+  if (sharpConfigured) return;
+  // Decoding happens on libuv's thread pool; one sharp pipeline per image needs no extra vips threads.
+  sharp.concurrency(1);
+  sharp.cache(false);
+  sharpConfigured = true;
+}
 
 export async function decodeImage(
   bytes: Uint8Array,
-  size = 384,
+  size = MODEL_IMAGE_SIZE,
   limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
 ): Promise<DecodedImage> {
-  if (bytes.length === 0) throw new ModelError(ModelErrorCode.EmptyImage, 'The image is empty (0 bytes).');
+  configureSharp();
+  if (bytes.length === 0) throw new ImageError(ImageErrorCode.Empty, 'The image is empty (0 bytes).');
   const format = sniffImageFormat(bytes);
   if (format === undefined) {
-    throw new ModelError(
-      ModelErrorCode.UnsupportedFormat,
+    throw new ImageError(
+      ImageErrorCode.UnsupportedFormat,
       `Unsupported image format: the upload is ${describeNonImage(bytes)}. Send JPEG, PNG, WebP, GIF, AVIF/HEIF or TIFF.`,
     );
   }
@@ -54,15 +68,15 @@ export async function decodeImage(
   const height = meta.height ?? 0;
   if (width <= 0 || height <= 0) throw undecodable(new Error('no dimensions in the header'));
   if (width * height > limits.maxPixels) {
-    throw new ModelError(
-      ModelErrorCode.TooManyPixels,
+    throw new ImageError(
+      ImageErrorCode.TooManyPixels,
       `The image is ${width}x${height} (${width * height} pixels); the limit is ${limits.maxPixels} pixels.`,
     );
   }
   const frames = meta.pages ?? 1;
   if (frames > limits.maxFrames) {
-    throw new ModelError(
-      ModelErrorCode.TooManyFrames,
+    throw new ImageError(
+      ImageErrorCode.TooManyFrames,
       `The image has ${frames} frames; the limit is ${limits.maxFrames}.`,
     );
   }
@@ -113,9 +127,9 @@ async function toRgbSquare(
   return resizePool().resize(rgb, info.width, info.height, size, size);
 }
 
-function undecodable(err: unknown): ModelError {
+function undecodable(err: unknown): ImageError {
   const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
-  return new ModelError(ModelErrorCode.Undecodable, `The image could not be decoded: ${reason}`, {
+  return new ImageError(ImageErrorCode.Undecodable, `The image could not be decoded: ${reason}`, {
     cause: err,
   });
 }
