@@ -383,7 +383,10 @@ describe('in-chart Redis (ci/in-chart-redis-values.yaml)', () => {
         {
           networkPolicy: {
             // null removes a default key (Helm merges maps).
-            kedaOperator: { namespace: 'autoscaling', podLabels: { 'app.kubernetes.io/name': null, app: 'keda' } },
+            kedaOperator: {
+              namespace: 'autoscaling',
+              podLabels: { 'app.kubernetes.io/name': null, app: 'keda' },
+            },
           },
         },
       ],

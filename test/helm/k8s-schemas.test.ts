@@ -60,6 +60,17 @@ describe('rendered manifests are valid Kubernetes objects (kubernetes-validate -
     assert.ok(nMinor > oMinor, `newest ${newest} is not above the floor ${oldest}`);
   });
 
+  test('the check has teeth: an unknown field in a pod spec is refused', () => {
+    const r = templateRaw({
+      values: [{ api: { sidecars: [{ name: 'side', image: 'busybox', imagePullPolcy: 'Always' }] } }],
+      kubeVersion: newest,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const v = kubernetesValidate(r.stdout, newest);
+    assert.notEqual(v.status, 0, 'kubernetes-validate accepted a misspelt field');
+    assert.match(v.stdout + v.stderr, /imagePullPolcy/);
+  });
+
   for (const profile of PROFILES) {
     for (const which of ['oldest', 'newest'] as const) {
       test(`${profile} on the ${which} version`, () => {
