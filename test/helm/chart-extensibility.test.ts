@@ -425,3 +425,19 @@ describe('production settings', () => {
     assert.match(readProjectFile('docs/deploy-eks.md'), /elbv2\.k8s\.aws\/pod-readiness-gate-inject=enabled/);
   });
 });
+
+describe('rendering hygiene', () => {
+  test('no whitespace-only lines in any profile (empty extension points leave no trace)', () => {
+    for (const files of [
+      [],
+      ['extended-values.yaml'],
+      ['in-chart-redis-values.yaml'],
+      ['gpu-keda-values.yaml'],
+    ]) {
+      const t = templateRaw({ files });
+      assert.equal(t.status, 0, t.stderr);
+      const blank = t.stdout.split('\n').findIndex((l) => /^\s+$/.test(l));
+      assert.equal(blank, -1, `${files.join(',') || 'defaults'}: whitespace-only line ${blank + 1}`);
+    }
+  });
+});
