@@ -17,6 +17,9 @@ import { JobSettings } from './jobs/job.settings';
 import { ModelAnnouncer } from './jobs/model-announcer';
 import { MetricsModule } from './metrics/metrics.module';
 import { MetricsService } from './metrics/metrics.service';
+import { CloudWatchEmfSettings } from './metrics/cloudwatch-emf.settings';
+import { QueueBacklogEmfService } from './metrics/queue-backlog-emf.service';
+import { JOB_QUEUE, type JobQueueHealth } from './jobs/job-queue.port';
 import { ModelModule } from './model/model.module';
 
 @Module({
@@ -47,6 +50,13 @@ import { ModelModule } from './model/model.module';
           observe: metrics === undefined ? undefined : (outcome) => metrics.jobs.inc({ outcome }),
         });
       },
+    },
+    provideSettings(CloudWatchEmfSettings),
+    {
+      provide: QueueBacklogEmfService,
+      inject: [JOB_QUEUE, CloudWatchEmfSettings, RedisSettings],
+      useFactory: (queue: JobQueueHealth, settings: CloudWatchEmfSettings, redis: RedisSettings) =>
+        new QueueBacklogEmfService(queue, { settings, queueName: redis.QUEUE_NAME }),
     },
     {
       provide: ModelAnnouncer,

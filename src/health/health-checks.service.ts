@@ -1,7 +1,9 @@
 /**
  * The three probes, shared by the API's HealthController and the worker's health server. Each dependency
  * is optional: a process checks only what it has (the API in queue mode has no model; the worker has no
- * HTTP listener; embedded mode has no Redis).
+ * HTTP listener; embedded mode has no Redis). Readiness depends only on what the process cannot serve
+ * without (the queue, the model where inference runs): the caption cache is reported, never required,
+ * since a lost cache only costs recomputation (issue 13).
  */
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
@@ -21,6 +23,14 @@ export const PING_TIMEOUT_MS = 1000;
 export interface HealthReport {
   httpStatus: 200 | 503;
   body: HealthCheckResult;
+}
+
+/** The cache's state as readiness reports it: never a reason to fail. */
+export interface CacheState {
+  status: 'up' | 'down';
+  /** Always false: the probe's status does not depend on the cache. */
+  required: false;
+  message?: string;
 }
 
 type Token = typeof CAPTION_CACHE | typeof JOB_QUEUE | typeof CAPTION_MODEL;
@@ -49,15 +59,47 @@ export class HealthChecks {
     ]);
   }
 
-  /** Readiness: every dependency this process has answers, and the model (if it runs here) is loaded. */
-  ready(): Promise<HealthReport> {
+  /**
+   * Readiness: the queue answers and the model (if it runs here) is loaded. The cache's state is added
+   * to the body (`details.cache`, and `info.cache` while up) without affecting the status: with the cache
+   * Redis down the process still serves, as misses.
+   */
+  async ready(): Promise<HealthReport> {
     const checks: HealthIndicatorFunction[] = [];
-    const cache = this.optional<CaptionCache>(CAPTION_CACHE);
     const queue = this.optional<JobQueueHealth>(JOB_QUEUE);
-    if (cache) checks.push(this.ping('cache', () => cache.ping()));
     if (queue) checks.push(this.ping('queue', () => queue.ping()));
     checks.push(...this.modelChecks());
-    return this.run(checks);
+    const [report, cache] = await Promise.all([this.run(checks), this.cacheState()]);
+    if (cache === undefined) return report;
+    const body: HealthCheckResult = {
+      ...report.body,
+      details: { ...report.body.details, cache },
+    };
+    if (cache.status === 'up') body.info = { ...(report.body.info ?? {}), cache };
+    return { httpStatus: report.httpStatus, body };
+  }
+
+  /** The caption cache's state (undefined when this process has none); never throws. */
+  async cacheState(): Promise<CacheState | undefined> {
+    const cache = this.optional<CaptionCache>(CAPTION_CACHE);
+    if (!cache) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        cache.ping(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`timeout of ${PING_TIMEOUT_MS}ms exceeded`)),
+            PING_TIMEOUT_MS,
+          );
+        }),
+      ]);
+      return { status: 'up', required: false };
+    } catch (err) {
+      return { status: 'down', required: false, message: err instanceof Error ? err.message : String(err) };
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Startup: the model is loaded and warm where inference runs; trivially up elsewhere. */

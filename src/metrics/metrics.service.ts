@@ -5,9 +5,12 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { CAPTION_CACHE, type CaptionCache } from '../cache/caption-cache.port';
 import { JOB_QUEUE, type JobQueueHealth, type QueueCounts } from '../jobs/job-queue.port';
 
 const QUEUE_STATES: (keyof QueueCounts)[] = ['waiting', 'active', 'delayed', 'failed'];
+/** A dependency that does not answer a scrape-time ping within this time counts as down. */
+const DEPENDENCY_PING_MS = 1000;
 
 @Injectable()
 export class MetricsService {
@@ -52,6 +55,9 @@ export class MetricsService {
 
   readonly queueDepth: Gauge<'state'>;
 
+  /** 1 when the dependency answers a ping at scrape time, 0 when not (the cache does not fail readiness). */
+  readonly dependencyUp: Gauge<'dependency'>;
+
   /** Rate-limit checks that could not reach Redis and were let through. */
   readonly throttlerStorageErrors = new Counter({
     name: 'captioner_throttler_storage_errors_total',
@@ -61,6 +67,7 @@ export class MetricsService {
 
   private readonly logger = new Logger(MetricsService.name);
   private queue: JobQueueHealth | null | undefined;
+  private cache: Pick<CaptionCache, 'ping'> | null | undefined;
 
   constructor(
     @Optional() @Inject(JOB_QUEUE) queue: JobQueueHealth | undefined,
@@ -77,6 +84,15 @@ export class MetricsService {
       registers: [this.registry],
       async collect() {
         await self.collectQueueDepth(this);
+      },
+    });
+    this.dependencyUp = new Gauge({
+      name: 'captioner_dependency_up',
+      help: 'Whether a dependency (queue, cache) answers a ping, read at scrape time.',
+      labelNames: ['dependency'] as const,
+      registers: [this.registry],
+      async collect() {
+        await self.collectDependencies(this);
       },
     });
   }
@@ -99,6 +115,30 @@ export class MetricsService {
     }
   }
 
+  private async collectDependencies(gauge: Gauge<'dependency'>): Promise<void> {
+    gauge.reset();
+    const deps: [string, { ping(): Promise<void> } | undefined][] = [
+      ['queue', this.jobQueue()],
+      ['cache', this.captionCache()],
+    ];
+    await Promise.all(
+      deps.map(async ([dependency, dep]) => {
+        if (dep) gauge.set({ dependency }, (await answers(dep)) ? 1 : 0);
+      }),
+    );
+  }
+
+  private captionCache(): Pick<CaptionCache, 'ping'> | undefined {
+    if (this.cache === undefined) {
+      try {
+        this.cache = this.moduleRef?.get<CaptionCache>(CAPTION_CACHE, { strict: false }) ?? null;
+      } catch {
+        this.cache = null;
+      }
+    }
+    return this.cache ?? undefined;
+  }
+
   /** The queue provider, wherever it is registered (it is optional: a process may have none). */
   private jobQueue(): JobQueueHealth | undefined {
     if (this.queue === undefined) {
@@ -109,5 +149,22 @@ export class MetricsService {
       }
     }
     return this.queue ?? undefined;
+  }
+}
+
+async function answers(dep: { ping(): Promise<void> }): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      dep.ping(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timeout')), DEPENDENCY_PING_MS);
+      }),
+    ]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
   }
 }

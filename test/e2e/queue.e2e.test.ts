@@ -176,6 +176,19 @@ test('queue: Redis outages degrade and recover by themselves', { timeout: 180_00
   const again = await client.upload(auth, image);
   assertSuccess(again, image);
   assert.equal(again.body.cached, false);
+  // Readiness does not depend on the cache (a lost cache costs recomputation): the API stays in its
+  // target groups, and says what is down in the body.
+  await waitFor(
+    'the API to report the cache down while staying ready',
+    async () => {
+      const r = await client.request('GET', '/health/ready');
+      assert.equal(r.status, 200, `ready turned ${r.status} with only the cache down`);
+      const details = r.body.details as Record<string, { status: string }>;
+      return details.cache?.status === 'down' ? true : undefined;
+    },
+    20_000,
+    200,
+  );
   await cacheRedis.start();
 
   // Queue Redis down: async requests get a quick 503, job status too; nothing hangs.

@@ -244,12 +244,47 @@ describe('Dockerfiles agree with the chart', () => {
     assert.equal(final.env.get('NODE_ENV'), 'production');
     assert.ok(!final.all('RUN').some((r) => /npm (ci|install)/.test(r)), 'final stage installs packages');
     assert.match(final.stage.from, /NODE_IMAGE/);
-    assert.match(final.args.get('NODE_IMAGE') ?? '', /^node:(2[0-9])-bookworm-slim$/);
+    assert.match(final.args.get('NODE_IMAGE') ?? '', /^node:(2[0-9])-bookworm-slim@sha256:[a-f0-9]{64}$/);
+  });
+
+  test('Linux images: base images pinned by digest, no darwin/win32 onnxruntime binaries, no Scarf analytics', () => {
+    for (const rel of ['Dockerfile', 'Dockerfile.gpu', 'Dockerfile.exporter']) {
+      const { args, stages } = parseDockerfile(rel);
+      for (const s of stages) {
+        const ref = s.from.replace(/^\$\{(\w+)\}$/, (_, name: string) => args.get(name) ?? name);
+        const internal = stages.some((o) => o.name === s.from);
+        if (!internal)
+          assert.match(ref, /@sha256:[a-f0-9]{64}$/, `${rel}: FROM ${s.from} (${ref}) not pinned`);
+      }
+    }
+    for (const rel of ['Dockerfile', 'Dockerfile.gpu']) {
+      const { stages } = parseDockerfile(rel);
+      const runs = stages.flatMap((s) => s.instructions.filter((i) => i.op === 'RUN').map((i) => i.args));
+      const prune = runs.find((r) => /npm prune/.test(r)) ?? '';
+      for (const os of ['darwin', 'win32']) {
+        assert.match(
+          prune,
+          new RegExp(`rm -rf [^&]*onnxruntime-node/bin/napi-v6/${os}`),
+          `${rel} keeps ${os}`,
+        );
+      }
+      const build = stages.find((s) => s.instructions.some((i) => i.op === 'RUN' && /npm ci/.test(i.args)));
+      const envBefore = build?.instructions
+        .slice(
+          0,
+          build.instructions.findIndex((i) => i.op === 'RUN' && /npm ci/.test(i.args)),
+        )
+        .filter((i) => i.op === 'ENV')
+        .map((i) => i.args)
+        .join(' ');
+      assert.match(envBefore ?? '', /SCARF_ANALYTICS=false/, `${rel}: SCARF_ANALYTICS=false before npm ci`);
+      assert.equal(finalStage(rel).env.get('SCARF_ANALYTICS'), 'false', `${rel} runtime`);
+    }
   });
 
   test('Dockerfile.gpu: CUDA 12 + cuDNN 9 base, onnxruntime-node CUDA provider installed and checked', () => {
     const { args, stages } = parseDockerfile('Dockerfile.gpu');
-    assert.match(args.get('CUDA_IMAGE') ?? '', /^nvidia\/cuda:12\.\d+\.\d+-cudnn-runtime-/);
+    assert.match(args.get('CUDA_IMAGE') ?? '', /^nvidia\/cuda:12\.\d+\.\d+-cudnn-runtime-\S+@sha256:/);
     const build = stages.find((s) => s.instructions.some((i) => i.op === 'RUN' && /npm ci/.test(i.args)));
     assert.ok(build, 'no stage runs npm ci');
     const ops = build.instructions.map((i) => `${i.op} ${i.args}`);

@@ -26,26 +26,73 @@ describe('GPU workers with KEDA (ci/gpu-keda-values.yaml)', () => {
     r = render({ files: ['gpu-keda-values.yaml'] });
   });
 
-  test('a ScaledObject scales the worker Deployment on the BullMQ waiting list', () => {
+  test('a ScaledObject scales the worker Deployment on the BullMQ waiting and active lists', () => {
     const so = r.get('ScaledObject', WORKER);
     assert.equal(so.apiVersion, 'keda.sh/v1alpha1');
-    assert.equal(so.spec.scaleTargetRef.name, WORKER);
-    assert.equal(so.spec.scaleTargetRef.kind, 'Deployment');
-    const [trigger] = so.spec.triggers as { type: string; metadata: Record<string, string> }[];
-    assert.equal(trigger.type, 'redis');
-    assert.equal(trigger.metadata.listName, 'bull:captions:wait');
-    assert.match(trigger.metadata.address, /^[^:/]+:\d+$/, 'KEDA wants host:port, not a URL');
-    assert.equal(trigger.metadata.enableTLS, 'true');
-    assert.match(trigger.metadata.listLength, /^\d+$/);
-    assert.ok(so.spec.minReplicaCount >= 1 && so.spec.maxReplicaCount >= so.spec.minReplicaCount);
+    assert.deepEqual(so.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: WORKER });
+    const triggers = so.spec.triggers as { type: string; name: string; metadata: Record<string, string> }[];
+    assert.deepEqual(
+      triggers.map((t) => [t.type, t.name, t.metadata.listName]),
+      [
+        ['redis', 'waiting', 'bull:captions:wait'],
+        ['redis', 'active', 'bull:captions:active'],
+      ],
+    );
+    for (const t of triggers) {
+      assert.equal(t.metadata.address, 'master.captioner-queue.abc123.euw1.cache.amazonaws.com:6379');
+      assert.equal(t.metadata.enableTLS, 'true');
+      assert.equal(t.metadata.databaseIndex, '0');
+      // KEDA's trigger metadata is a map of strings; a number there is refused by its CRD.
+      for (const v of Object.values(t.metadata)) assert.equal(typeof v, 'string');
+    }
+    assert.equal(so.spec.minReplicaCount, 1);
+    assert.equal(so.spec.maxReplicaCount, 6);
+    assert.equal(so.spec.pollingInterval, 15);
+    assert.equal(so.spec.cooldownPeriod, 600);
   });
 
-  test('KEDA authenticates with the queue Redis password from the Secret', () => {
+  test('scalingModifiers sum the two lists into one AverageValue metric with target BATCH_MAX_SIZE', () => {
     const so = r.get('ScaledObject', WORKER);
-    const ta = r.get('TriggerAuthentication', so.spec.triggers[0].authenticationRef.name as string);
-    const [ref] = ta.spec.secretTargetRef as { parameter: string; name: string; key: string }[];
+    assert.deepEqual(so.spec.advanced.scalingModifiers, {
+      formula: 'waiting + active',
+      target: '8',
+      activationTarget: '0',
+      metricType: 'AverageValue',
+    });
+    // Every name the formula uses is a trigger's name.
+    const names = new Set((so.spec.triggers as { name: string }[]).map((t) => t.name));
+    for (const id of (so.spec.advanced.scalingModifiers.formula as string).match(/[a-z]+/g) ?? []) {
+      assert.ok(names.has(id), `formula uses ${id}, which no trigger is named`);
+    }
+  });
+
+  test('scale-in waits out the stabilization window; fallback keeps the fleet while KEDA is blind', () => {
+    const so = r.get('ScaledObject', WORKER);
+    assert.deepEqual(so.spec.advanced.horizontalPodAutoscalerConfig, {
+      behavior: { scaleDown: { stabilizationWindowSeconds: 900 } },
+    });
+    assert.deepEqual(so.spec.fallback, {
+      failureThreshold: 3,
+      replicas: 2,
+      behavior: 'currentReplicasIfHigher',
+    });
+  });
+
+  test('KEDA authenticates both triggers with the queue Redis password from the Secret', () => {
+    const so = r.get('ScaledObject', WORKER);
+    const refs = (so.spec.triggers as { authenticationRef?: { name: string } }[]).map(
+      (t) => t.authenticationRef?.name,
+    );
+    assert.deepEqual(refs, [`${WORKER}-redis`, `${WORKER}-redis`]);
+    const ta = r.get('TriggerAuthentication', `${WORKER}-redis`);
+    assert.equal(ta.apiVersion, 'keda.sh/v1alpha1');
+    assert.deepEqual(Object.keys(ta.spec as object), ['secretTargetRef']);
+    const refsOut = ta.spec.secretTargetRef as { parameter: string; name: string; key: string }[];
+    assert.equal(refsOut.length, 1);
+    const [ref] = refsOut;
     assert.equal(ref.parameter, 'password');
-    assert.ok(ref.key in r.decoded('Secret', ref.name), 'TriggerAuthentication points at a missing key');
+    assert.equal(ref.name, FULLNAME);
+    assert.equal(r.decoded('Secret', ref.name)[ref.key], 'queue-auth-token');
   });
 
   test('the worker Deployment leaves its replica count to KEDA and has no HPA of its own', () => {
@@ -58,9 +105,11 @@ describe('GPU workers with KEDA (ci/gpu-keda-values.yaml)', () => {
       files: ['gpu-keda-values.yaml'],
       values: [{ config: { QUEUE_NAME: 'captions-eu' } }],
     });
-    assert.equal(
-      other.get('ScaledObject', WORKER).spec.triggers[0].metadata.listName,
-      'bull:captions-eu:wait',
+    assert.deepEqual(
+      (other.get('ScaledObject', WORKER).spec.triggers as { metadata: { listName: string } }[]).map(
+        (t) => t.metadata.listName,
+      ),
+      ['bull:captions-eu:wait', 'bull:captions-eu:active'],
     );
   });
 
@@ -89,7 +138,7 @@ describe('GPU workers with KEDA (ci/gpu-keda-values.yaml)', () => {
     assert.equal(pod.initContainers, undefined);
   });
 
-  test('ALB ingress: class alb, health check on /health/ready, only /api and /docs routed', () => {
+  test('ALB ingress: class alb, health check on /health/ready, only /api and the docs routed', () => {
     const ing = r.get('Ingress', API);
     assert.equal(ing.spec.ingressClassName, 'alb');
     const ann = ing.metadata.annotations ?? {};
@@ -103,7 +152,7 @@ describe('GPU workers with KEDA (ci/gpu-keda-values.yaml)', () => {
     ).flatMap((rule) => rule.http.paths);
     assert.deepEqual(
       paths.map((p) => p.path),
-      ['/api', '/docs'],
+      ['/api', '/docs', '/docs-json'],
     );
     const svc = r.get('Service', API);
     for (const p of paths) {
@@ -127,9 +176,14 @@ describe('GPU workers with KEDA (ci/gpu-keda-values.yaml)', () => {
       [WORKER, 'metrics'],
     ]) {
       const sm = r.get('ServiceMonitor', name);
+      assert.equal(sm.apiVersion, 'monitoring.coreos.com/v1');
       assert.equal(sm.metadata.labels?.release, 'kube-prometheus-stack');
+      assert.deepEqual(sm.spec.namespaceSelector, { matchNames: ['captioner'] });
+      assert.equal(sm.spec.endpoints.length, 1);
       assert.equal(sm.spec.endpoints[0].port, port);
       assert.equal(sm.spec.endpoints[0].path, '/metrics');
+      assert.equal(sm.spec.endpoints[0].interval, '30s');
+      assert.equal(sm.spec.endpoints[0].scrapeTimeout, '10s');
       const svc = r
         .all('Service')
         .find(
@@ -289,13 +343,70 @@ describe('in-chart Redis (ci/in-chart-redis-values.yaml)', () => {
     }
   });
 
-  test('KEDA watches the in-chart queue Redis', () => {
+  test('KEDA reaches the in-chart queue Redis by its fully qualified name (it runs in its own namespace)', () => {
     const so = r.get('ScaledObject', WORKER);
-    assert.equal(so.spec.triggers[0].metadata.address, `${FULLNAME}-redis-queue:6379`);
+    for (const t of so.spec.triggers as { metadata: { address: string } }[]) {
+      assert.equal(t.metadata.address, `${FULLNAME}-redis-queue.captioner.svc.cluster.local:6379`);
+    }
+    // The name is one the in-chart Service answers to.
+    const svc = r.get('Service', `${FULLNAME}-redis-queue`);
+    assert.equal(svc.spec.ports[0].port, 6379);
     assert.equal(so.spec.minReplicaCount, 0);
+    assert.equal(so.spec.triggers[0].authenticationRef, undefined);
+    const other = render({
+      files: ['in-chart-redis-values.yaml'],
+      values: [{ clusterDomain: 'corp.internal' }],
+    });
+    assert.equal(
+      other.get('ScaledObject', WORKER).spec.triggers[1].metadata.address,
+      `${FULLNAME}-redis-queue.captioner.svc.corp.internal:6379`,
+    );
   });
 
-  test('only the api and worker pods may reach Redis', () => {
+  test('the Redis NetworkPolicy admits the KEDA operator (namespace and labels configurable)', () => {
+    const rules = r.get('NetworkPolicy', `${FULLNAME}-redis`).spec.ingress as {
+      from: { namespaceSelector?: { matchLabels: Record<string, string> }; podSelector?: object }[];
+      ports: { port: number }[];
+    }[];
+    const keda = rules.find((rule) => rule.from.some((f) => f.namespaceSelector !== undefined));
+    assert.ok(keda, 'no rule admits the KEDA operator');
+    assert.deepEqual(keda.from, [
+      {
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'keda' } },
+        podSelector: { matchLabels: { 'app.kubernetes.io/name': 'keda-operator' } },
+      },
+    ]);
+    assert.deepEqual(keda.ports, [{ port: 6379, protocol: 'TCP' }]);
+    const custom = render({
+      files: ['in-chart-redis-values.yaml'],
+      values: [
+        {
+          networkPolicy: {
+            // null removes a default key (Helm merges maps).
+            kedaOperator: {
+              namespace: 'autoscaling',
+              podLabels: { 'app.kubernetes.io/name': null, app: 'keda' },
+            },
+          },
+        },
+      ],
+    });
+    const from = (custom.get('NetworkPolicy', `${FULLNAME}-redis`).spec.ingress as { from: object[] }[])[1]
+      .from;
+    assert.deepEqual(from, [
+      {
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'autoscaling' } },
+        podSelector: { matchLabels: { app: 'keda' } },
+      },
+    ]);
+    const noKeda = render({
+      files: ['in-chart-redis-values.yaml'],
+      values: [{ worker: { keda: { enabled: false } } }],
+    });
+    assert.equal((noKeda.get('NetworkPolicy', `${FULLNAME}-redis`).spec.ingress as object[]).length, 1);
+  });
+
+  test('of the release, only the api and worker pods may reach Redis', () => {
     const np = r.get('NetworkPolicy', `${FULLNAME}-redis`);
     const from = np.spec.ingress[0].from as { podSelector: { matchLabels: Record<string, string> } }[];
     assert.deepEqual(from.map((f) => f.podSelector.matchLabels['app.kubernetes.io/component']).sort(), [

@@ -24,7 +24,7 @@ export const CHART = join(ROOT, 'helm', 'captioner');
 export const RELEASE = 'cap';
 export const FULLNAME = 'cap-captioner';
 /** Kubernetes version the chart is rendered for (image volumes and PDB policies need a recent one). */
-const KUBE_VERSION = '1.33.0';
+export const KUBE_VERSION = '1.33.0';
 
 /** Settings that must only ever come from a Secret. */
 export const SECRET_SETTINGS = [
@@ -82,6 +82,8 @@ export interface ValuesInput {
   values?: object[];
   /** --set expressions, applied last. */
   set?: string[];
+  /** Kubernetes version to render for (default KUBE_VERSION). */
+  kubeVersion?: string;
 }
 
 function valuesArgs(input: ValuesInput, dir: string): string[] {
@@ -110,7 +112,14 @@ function withTempDir<T>(fn: (dir: string) => T): T {
 
 export function lint(input: ValuesInput = {}): HelmResult {
   return withTempDir((dir) =>
-    helm(['lint', '--strict', '--kube-version', KUBE_VERSION, CHART, ...valuesArgs(input, dir)]),
+    helm([
+      'lint',
+      '--strict',
+      '--kube-version',
+      input.kubeVersion ?? KUBE_VERSION,
+      CHART,
+      ...valuesArgs(input, dir),
+    ]),
   );
 }
 
@@ -123,10 +132,32 @@ export function templateRaw(input: ValuesInput = {}): HelmResult {
       '--namespace',
       'captioner',
       '--kube-version',
-      KUBE_VERSION,
+      input.kubeVersion ?? KUBE_VERSION,
       ...valuesArgs(input, dir),
     ]),
   );
+}
+
+/** The kubernetes-validate tool (PyPI), from the venv scripts/k8s-validate-setup.sh makes (once). */
+export function kubernetesValidateBin(): string {
+  return execFileSync('bash', [join(ROOT, 'scripts', 'k8s-validate-setup.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
+}
+
+/** Runs kubernetes-validate --strict on a manifest stream for one Kubernetes version. */
+export function kubernetesValidate(manifests: string, kubeVersion: string): HelmResult {
+  return withTempDir((dir) => {
+    const file = join(dir, 'manifests.yaml');
+    writeFileSync(file, manifests);
+    const r = spawnSync(kubernetesValidateBin(), ['--strict', '-k', kubeVersion, file], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    if (r.error) throw r.error;
+    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  });
 }
 
 /** `helm install --dry-run=client`: the rendered NOTES.txt (needs no cluster). */
@@ -307,13 +338,13 @@ export class Rendered {
   environment(c: Container): Map<string, EnvSource> {
     const env = new Map<string, EnvSource>();
     for (const from of c.envFrom ?? []) {
-      if (from.configMapRef !== undefined) {
+      // ConfigMaps and Secrets made outside the chart (extraEnvFrom) hold nothing the chart can read.
+      if (from.configMapRef !== undefined && this.find('ConfigMap', from.configMapRef.name) !== undefined) {
         const name = from.configMapRef.name;
         for (const [k, v] of Object.entries(this.decoded('ConfigMap', name))) {
           env.set(k, { from: 'configMap', name, key: k, value: v });
         }
       }
-      if (from.secretRef !== undefined) throw new Error('envFrom secretRef is not used by this chart');
     }
     for (const e of c.env ?? []) {
       if (e.value !== undefined) env.set(e.name, { from: 'value', value: e.value });

@@ -36,17 +36,105 @@ helm.sh/chart: {{ include "captioner.chart" $root }}
 app.kubernetes.io/version: {{ $root.Chart.AppVersion | quote }}
 app.kubernetes.io/part-of: captioner
 app.kubernetes.io/managed-by: {{ $root.Release.Service }}
+{{- with $root.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/*
+metadata.annotations of an object: its own (a dict, may be empty) over commonAnnotations; nothing when
+both are empty. Emits its own indentation (metadata level): {{- include "captioner.annotations" (list . $own) }}
+*/}}
+{{- define "captioner.annotations" -}}
+{{- $root := index . 0 -}}
+{{- $all := merge (deepCopy (default dict (index . 1))) (deepCopy (default dict $root.Values.commonAnnotations)) -}}
+{{- with $all }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+{{- end }}
 {{- end -}}
 
 {{/* "repository:tag" or "repository@digest": include "captioner.imageRef" (list . .Values.image) */}}
+{{/* global.imageRegistry, when set, goes in front of the repository. */}}
 {{- define "captioner.imageRef" -}}
 {{- $root := index . 0 -}}
 {{- $img := index . 1 -}}
-{{- if $img.digest -}}
-{{- printf "%s@%s" $img.repository $img.digest -}}
-{{- else -}}
-{{- printf "%s:%s" $img.repository (default $root.Chart.AppVersion $img.tag) -}}
+{{- $repo := $img.repository -}}
+{{- with (($root.Values.global | default dict).imageRegistry) -}}
+{{- $repo = printf "%s/%s" (trimSuffix "/" .) $repo -}}
 {{- end -}}
+{{- if $img.digest -}}
+{{- printf "%s@%s" $repo $img.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $repo (default $root.Chart.AppVersion $img.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Pod-level extension points of a component (api, worker, redis): runtimeClassName, priorityClassName.
+include "captioner.podExtras" $c  (at pod spec level, nindent 6)
+*/}}
+{{- define "captioner.podExtras" -}}
+{{- with .runtimeClassName }}
+runtimeClassName: {{ . }}
+{{- end }}
+{{- with .priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- end -}}
+
+{{/*
+topologySpreadConstraints entries of a component's values; one without labelSelector gets the
+component's selector labels. include "captioner.spreadConstraints" (list $ "api" $c.topologySpreadConstraints)
+*/}}
+{{- define "captioner.spreadConstraints" -}}
+{{- $root := index . 0 -}}
+{{- $component := index . 1 -}}
+{{- range (index . 2) }}
+{{- $tsc := deepCopy . }}
+{{- if not (hasKey $tsc "labelSelector") }}
+{{- $_ := set $tsc "labelSelector" (dict "matchLabels" (include "captioner.selectorLabels" (list $root $component) | fromYaml)) }}
+{{- end }}
+- {{ toYaml $tsc | nindent 2 | trim }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The queue Redis' address for KEDA: worker.keda.redis.address, or the in-chart Service's fully qualified
+name (the operator runs in its own namespace, where the short name resolves to nothing).
+*/}}
+{{- define "captioner.kedaRedisAddress" -}}
+{{- if .Values.redis.inChart.enabled -}}
+{{- printf "%s.%s.svc.%s:6379" (include "captioner.redisQueueHost" .) .Release.Namespace (trimSuffix "." .Values.clusterDomain) -}}
+{{- else -}}
+{{- .Values.worker.keda.redis.address -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A Deployment strategy; Recreate drops the rollingUpdate the default values carry. */}}
+{{- define "captioner.strategy" -}}
+{{- $s := deepCopy . -}}
+{{- if eq (toString $s.type) "Recreate" }}{{ $_ := unset $s "rollingUpdate" }}{{ end -}}
+{{- toYaml $s -}}
+{{- end -}}
+
+{{/* BATCH_MAX_SIZE as an integer (at least 1). */}}
+{{- define "captioner.batchMaxSize" -}}
+{{- max 1 (include "captioner.settingValue" (default "8" (get .Values.config "BATCH_MAX_SIZE")) | int) -}}
+{{- end -}}
+
+{{/*
+HPA behavior: the scale-down stabilization window under the given behavior (keys given there win).
+include "captioner.hpaBehavior" (list STABILIZATION_SECONDS BEHAVIOR)
+*/}}
+{{- define "captioner.hpaBehavior" -}}
+{{- $window := index . 0 -}}
+{{- $given := deepCopy (default dict (index . 1)) -}}
+{{- $base := dict -}}
+{{- if ge (int $window) 0 -}}
+{{- $base = dict "scaleDown" (dict "stabilizationWindowSeconds" (int $window)) -}}
+{{- end -}}
+{{- toYaml (mergeOverwrite $base $given) -}}
 {{- end -}}
 
 {{- define "captioner.serviceAccountName" -}}

@@ -69,20 +69,57 @@ describe('API health with every dependency present', () => {
     assert.deepEqual(Object.keys(res.json().details), ['process']);
   });
 
-  test('ready is 503 naming what is down, and 200 once everything is back', async () => {
+  test('ready stays 200 with the cache down, reporting it in the body (a lost cache costs recomputation)', async () => {
     deps.cacheUp = false;
     deps.queueUp = true;
     deps.modelReady = true;
     let res = await t.app.inject({ url: '/health/ready' });
-    assert.equal(res.statusCode, 503);
-    assert.equal(res.json().status, 'error');
-    assert.equal(res.json().details.cache.status, 'down');
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.json().status, 'ok');
+    assert.deepEqual(res.json().details.cache, {
+      status: 'down',
+      required: false,
+      message: 'ECONNREFUSED 127.0.0.1:6390',
+    });
+    assert.equal(res.json().info.cache, undefined);
+    assert.equal(res.json().error.cache, undefined, 'the cache is not a readiness error');
     assert.equal(res.json().details.queue.status, 'up');
 
     deps.cacheUp = true;
     res = await t.app.inject({ url: '/health/ready' });
     assert.equal(res.statusCode, 200);
     assert.deepEqual(Object.keys(res.json().details).sort(), ['cache', 'model', 'queue']);
+    assert.deepEqual(res.json().info.cache, { status: 'up', required: false });
+  });
+
+  test('ready is 503 naming the queue when the queue is down, with the cache still reported', async () => {
+    deps.cacheUp = true;
+    deps.queueUp = false;
+    deps.modelReady = true;
+    const res = await t.app.inject({ url: '/health/ready' });
+    deps.queueUp = true;
+    assert.equal(res.statusCode, 503);
+    assert.equal(res.json().status, 'error');
+    assert.equal(res.json().error.queue.status, 'down');
+    assert.equal(res.json().details.cache.status, 'up');
+  });
+
+  test('ready is 503 while the model (where inference runs) is not loaded', async () => {
+    deps.modelReady = false;
+    const res = await t.app.inject({ url: '/health/ready' });
+    deps.modelReady = true;
+    assert.equal(res.statusCode, 503);
+    assert.equal(res.json().details.model.status, 'down');
+  });
+
+  test('captioner_dependency_up reports the cache and the queue at scrape time', async () => {
+    deps.cacheUp = false;
+    let text = (await t.app.inject({ url: '/metrics' })).body;
+    assert.match(text, /captioner_dependency_up\{dependency="cache"\} 0/);
+    assert.match(text, /captioner_dependency_up\{dependency="queue"\} 1/);
+    deps.cacheUp = true;
+    text = (await t.app.inject({ url: '/metrics' })).body;
+    assert.match(text, /captioner_dependency_up\{dependency="cache"\} 1/);
   });
 
   test('a hanging dependency makes ready fail within about a second, not hang', async () => {
