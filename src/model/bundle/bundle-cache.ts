@@ -97,13 +97,18 @@ export class BundleCache {
     const started = Date.now();
     let downloaded = 0;
     let downloadedBytes = 0;
+    let done = 0;
     for (const [name, expected] of files) {
       const path = join(dir, name);
+      done += expected.bytes;
       if (await matches(path, expected)) continue;
       await mkdir(dirname(path), { recursive: true });
       await this.downloadWithRetries(source, name, path, expected);
       downloaded++;
       downloadedBytes += expected.bytes;
+      this.options.log(
+        `${name}: ${mb(expected.bytes)} verified (bundle ${Math.floor((100 * done) / Math.max(1, total))}% done)`,
+      );
     }
     await writeAtomically(join(dir, MANIFEST), manifestBytes);
     const seconds = (Date.now() - started) / 1000;
@@ -233,7 +238,6 @@ export class BundleCache {
           `file ${name} refused: sha256 ${actual} does not match the manifest (corrupt or tampered)`,
         );
       await rename(temp, path);
-      log(`${name}: ${mb(expected.bytes)} verified`);
     } finally {
       await rm(temp, { force: true });
     }
