@@ -26,6 +26,8 @@ export function createS3Client(options: { region?: string; forcePathStyle: boole
     // AWS_REGION is optional: a bucket in another region is followed through S3's redirect.
     region: options.region ?? 'us-east-1',
     followRegionRedirects: true,
+    // A stalled connection or body fails (and the file is retried) instead of hanging the start-up.
+    requestHandler: { connectionTimeout: 10_000, requestTimeout: 60_000 },
   });
 }
 
