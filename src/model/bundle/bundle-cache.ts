@@ -119,10 +119,25 @@ export class BundleCache {
   }
 
   private async readManifest(source: BundleSource): Promise<Buffer> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.readManifestOnce(source);
+      } catch (err) {
+        const transient = err instanceof BundleSourceError && err.failure === 'unavailable';
+        if (!transient || attempt >= ATTEMPTS)
+          throw err instanceof ModelError
+            ? err
+            : refused(source, `manifest.json cannot be read: ${(err as Error).message}`, err);
+        await this.pause('manifest.json', err, attempt);
+      }
+    }
+  }
+
+  private async readManifestOnce(source: BundleSource): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let size = 0;
+    const { body } = await source.open(MANIFEST);
     try {
-      const { body } = await source.open(MANIFEST);
       for await (const chunk of body) {
         size += (chunk as Buffer).length;
         if (size > MAX_MANIFEST_BYTES) {
@@ -133,9 +148,17 @@ export class BundleCache {
       }
     } catch (err) {
       if (err instanceof ModelError) throw err;
-      throw refused(source, `manifest.json cannot be read: ${(err as Error).message}`, err);
+      throw new BundleSourceError('unavailable', `manifest.json cut: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     return Buffer.concat(chunks);
+  }
+
+  private async pause(name: string, err: unknown, attempt: number): Promise<void> {
+    const delay = this.options.retryDelayMs?.(attempt) ?? 1000 * 2 ** (attempt - 1);
+    this.options.log(`${name}: ${(err as Error).message}; retry ${attempt} in ${delay} ms`);
+    await new Promise((r) => setTimeout(r, delay));
   }
 
   /** True when dir holds this exact manifest and every file matches it (hashes checked). */
@@ -177,9 +200,7 @@ export class BundleCache {
           if (err instanceof ModelError) throw err;
           throw refused(source, `file ${name} cannot be downloaded: ${(err as Error).message}`, err);
         }
-        const delay = this.options.retryDelayMs?.(attempt) ?? 1000 * 2 ** (attempt - 1);
-        this.options.log(`file ${name}: ${(err as Error).message}; retry ${attempt} in ${delay} ms`);
-        await new Promise((r) => setTimeout(r, delay));
+        await this.pause(`file ${name}`, err, attempt);
       }
     }
   }
