@@ -5,6 +5,7 @@
  */
 import { Module } from '@nestjs/common';
 import { provideSettings } from '../config/provide-settings';
+import { ModelBundleService } from './bundle/model-bundle.service';
 import { CaptionBatcher } from './caption-batcher';
 import { CAPTION_MODEL, type CaptionModel } from './caption-model.port';
 import { ModelSettings } from './model.settings';
@@ -13,6 +14,7 @@ import { OnnxBlipModel } from './onnx-blip.model';
 @Module({
   providers: [
     provideSettings(ModelSettings),
+    ModelBundleService,
     OnnxBlipModel,
     { provide: CAPTION_MODEL, useExisting: OnnxBlipModel },
     {

@@ -1,33 +1,41 @@
 /**
  * CaptionModel adapter on the BLIP runtime, which runs in a worker thread (onnxruntime-node's run()
- * holds its thread for the whole graph). Loads, verifies and warms the bundle at module init; a bundle
- * that is missing or does not match its manifest fails start-up with the file named.
+ * holds its thread for the whole graph). Loads (MODEL_PATH, or pulled from MODEL_URI), verifies and warms
+ * the bundle at module init; a bundle that is missing or does not match its manifest fails start-up with the
+ * file named.
  */
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Caption, CaptionModel, CaptionRequest, ModelInfo } from './caption-model.port';
+import { ModelBundleService } from './bundle/model-bundle.service';
+import { ModelError, ModelErrorCode } from './model.errors';
 import { ModelSettings } from './model.settings';
 import { ThreadedRuntime } from './thread/threaded-runtime';
 
 @Injectable()
 export class OnnxBlipModel implements CaptionModel, OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(OnnxBlipModel.name);
-  private readonly runtime: ThreadedRuntime;
+  private runtime?: ThreadedRuntime;
   private ready = false;
 
-  constructor(@Inject(ModelSettings) private readonly settings: ModelSettings) {
-    this.runtime = new ThreadedRuntime(settings.MODEL_PATH, {
-      variant: settings.MODEL_VARIANT,
-      executionProvider: settings.EXECUTION_PROVIDER,
-      intraOpThreads: settings.ORT_INTRA_OP_THREADS,
-      interOpThreads: settings.ORT_INTER_OP_THREADS,
-    });
-  }
+  constructor(
+    @Inject(ModelSettings) private readonly settings: ModelSettings,
+    @Inject(ModelBundleService) private readonly bundles: ModelBundleService,
+  ) {}
 
   async onModuleInit(): Promise<void> {
+    const bundle = await this.bundles.localBundle();
     const started = Date.now();
+    this.runtime = new ThreadedRuntime(bundle.dir, {
+      variant: this.settings.MODEL_VARIANT,
+      executionProvider: this.settings.EXECUTION_PROVIDER,
+      intraOpThreads: this.settings.ORT_INTRA_OP_THREADS,
+      interOpThreads: this.settings.ORT_INTER_OP_THREADS,
+      // A pulled bundle was hashed file by file a moment ago.
+      skipVerify: bundle.verified,
+    });
     const info = await this.runtime.start();
     this.logger.log(
-      `Loaded ${info.id} ${info.version} (${info.variant}, ${info.executionProvider}) from ${this.settings.MODEL_PATH} in ${Date.now() - started} ms`,
+      `Loaded ${info.id} ${info.version} (${info.variant}, ${info.executionProvider}) from ${bundle.dir} in ${Date.now() - started} ms`,
     );
     if (this.settings.MODEL_WARMUP) {
       const warm = Date.now();
@@ -45,7 +53,7 @@ export class OnnxBlipModel implements CaptionModel, OnModuleInit, OnModuleDestro
 
   async onModuleDestroy(): Promise<void> {
     this.ready = false;
-    await this.runtime.close();
+    await this.runtime?.close();
   }
 
   isReady(): boolean {
@@ -53,10 +61,16 @@ export class OnnxBlipModel implements CaptionModel, OnModuleInit, OnModuleDestro
   }
 
   info(): ModelInfo {
-    return this.runtime.info();
+    return this.loaded().info();
   }
 
   caption(requests: CaptionRequest[]): Promise<Caption[][]> {
-    return this.runtime.caption(requests);
+    return this.loaded().caption(requests);
+  }
+
+  private loaded(): ThreadedRuntime {
+    if (this.runtime === undefined)
+      throw new ModelError(ModelErrorCode.BundleInvalid, 'The model is not loaded yet.');
+    return this.runtime;
   }
 }

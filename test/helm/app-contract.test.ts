@@ -21,13 +21,22 @@ import {
   readProjectFile,
   render,
   type EnvSource,
+  type PodSpec,
 } from './helm-harness';
 
 const API = `${FULLNAME}-api`;
 const WORKER = `${FULLNAME}-worker`;
 
 /** Settings the chart sets from structured values (ports, model location, provider), not from `config`. */
-const DERIVED = ['PORT', 'WORKER_HEALTH_PORT', 'MODEL_PATH', 'EXECUTION_PROVIDER'];
+const DERIVED = [
+  'PORT',
+  'WORKER_HEALTH_PORT',
+  'MODEL_PATH',
+  'MODEL_URI',
+  'MODEL_CACHE_DIR',
+  'AWS_REGION',
+  'EXECUTION_PROVIDER',
+];
 
 /** Valid non-default values for settings whose .env.example default is empty. */
 const SAMPLES: Record<string, string> = {
@@ -314,9 +323,8 @@ describe('Dockerfiles agree with the chart', () => {
     assert.match(final.args.get('PYTHON_IMAGE') ?? '', /^python:3\.11/);
     assert.equal(final.env.get('HF_HOME'), '/tmp/hf', 'the HF cache must live on the /tmp emptyDir');
     const r = render();
-    const ex = r
-      .workload('Deployment', WORKER)
-      .template.spec.initContainers?.find((c) => c.name === 'model-export');
+    const job = r.all('Job').find((j) => j.metadata.name.includes('-model-export-'));
+    const ex = (job?.spec as { template: { spec: PodSpec } } | undefined)?.template.spec.containers[0];
     assert.ok(ex);
     assert.match((ex.args ?? []).join('\n'), /python \/app\/tools\/blip-export\/export\.py/);
   });

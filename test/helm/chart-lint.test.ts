@@ -147,8 +147,14 @@ const BAD: { name: string; input: ValuesInput; error: RegExp; by: 'schema' | 'ru
     by: 'schema',
   },
   {
-    name: 'an unknown volume type',
-    input: { values: [{ model: { volume: { type: 'nfs' } } }] },
+    name: 'an unknown model source',
+    input: { values: [{ model: { source: 'nfs' } }] },
+    error: /schema/,
+    by: 'schema',
+  },
+  {
+    name: 'a model URI that is neither s3:// nor https://',
+    input: { values: [{ model: { source: 's3', uri: 'ftp://models/blip/' } }] },
     error: /schema/,
     by: 'schema',
   },
@@ -201,27 +207,44 @@ const BAD: { name: string; input: ValuesInput; error: RegExp; by: 'schema' | 'ru
     by: 'rules',
   },
   {
-    name: 'an image volume without a reference',
-    input: { values: [{ model: { volume: { type: 'image' }, exporter: { enabled: false } } }] },
-    error: /reference/,
+    name: 'an image source without a reference',
+    input: { values: [{ model: { source: 'image' } }] },
+    error: /model.volume.image.reference/,
     by: 'rules',
   },
   {
-    name: 'the exporter writing into a read-only image volume',
-    input: { values: [{ model: { volume: { type: 'image', image: { reference: 'r/b:1' } } } }] },
-    error: /read-only/,
+    name: 'an s3 source without a URI',
+    input: { values: [{ model: { source: 's3' } }] },
+    error: /model.source=s3 needs model.uri/,
     by: 'rules',
   },
   {
-    name: 'an empty emptyDir with no exporter',
-    input: { values: [{ model: { exporter: { enabled: false } } }] },
-    error: /starts empty/,
+    name: 'an https source with an s3 URI',
+    input: { values: [{ model: { source: 'https', uri: 's3://models/blip/0123456789abcdef/' } }] },
+    error: /model.source=https needs model.uri/,
     by: 'rules',
   },
   {
-    name: 'a pvc volume with no claim',
-    input: { values: [{ model: { volume: { type: 'pvc' } } }] },
+    name: 'a pvc source with no claim',
+    input: { values: [{ model: { source: 'pvc', volume: { pvc: { create: false } } } }] },
     error: /existingClaim/,
+    by: 'rules',
+  },
+  {
+    name: 'an s3 cache on a pvc with no claim',
+    input: {
+      values: [
+        {
+          model: {
+            source: 's3',
+            uri: 's3://models/blip/0123456789abcdef/',
+            cache: { type: 'pvc' },
+            volume: { pvc: { create: false } },
+          },
+        },
+      ],
+    },
+    error: /with model.cache.type=pvc needs model.volume.pvc.existingClaim/,
     by: 'rules',
   },
 ];

@@ -16,6 +16,7 @@ import {
   render,
   type Container,
   type EnvSource,
+  type PodSpec,
   type Rendered,
   type ValuesInput,
 } from './helm-harness';
@@ -263,7 +264,7 @@ for (const profile of Object.keys(PROFILES)) {
         return s?.from === 'value' ? s.value : undefined;
       };
       assert.equal(wv('WORKER_HEALTH_PORT'), '3001');
-      assert.match(wv('MODEL_PATH') ?? '', /^\/.+/);
+      assert.match(wv('MODEL_URI') ?? wv('MODEL_PATH') ?? '', /^(\/|s3:\/\/|https:\/\/).+/);
       assert.equal(wv('EXECUTION_PROVIDER'), profile === 'cpu-only' ? 'cpu' : 'cuda');
       for (const name of ['JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_PRIVATE_KEY']) {
         assert.ok(!worker.has(name), `worker gets ${name}`);
@@ -285,41 +286,61 @@ for (const profile of Object.keys(PROFILES)) {
       }
     });
 
-    test('the model bundle is mounted read-only at MODEL_PATH in the worker, and not in the API', () => {
+    test('the worker finds the bundle: read-only at MODEL_PATH, or pulled from MODEL_URI into a writable cache; the API has none', () => {
       const r = out(profile);
       const w = r.container(WORKER, 'worker');
       const env = r.environment(w);
-      const modelPath = (env.get('MODEL_PATH') as { value: string }).value;
-      const mount = w.volumeMounts?.find((m) => modelPath.startsWith(m.mountPath + '/'));
-      assert.ok(mount, `no volume mounted above MODEL_PATH ${modelPath}`);
-      assert.equal(mount.readOnly, true);
       const pod = r.workload('Deployment', WORKER).template.spec;
+      const uri = env.get('MODEL_URI') as { value: string } | undefined;
+      let mount;
+      if (uri !== undefined) {
+        assert.match(uri.value, /^(s3|https):\/\//);
+        assert.equal(env.get('MODEL_PATH'), undefined, 'MODEL_PATH beside MODEL_URI');
+        const cacheDir = (env.get('MODEL_CACHE_DIR') as { value: string }).value;
+        mount = w.volumeMounts?.find((m) => m.mountPath === cacheDir);
+        assert.ok(mount, `no volume mounted at MODEL_CACHE_DIR ${cacheDir}`);
+        assert.notEqual(mount.readOnly, true, 'the cache must be writable');
+      } else {
+        const modelPath = (env.get('MODEL_PATH') as { value: string }).value;
+        mount = w.volumeMounts?.find((m) => modelPath.startsWith(m.mountPath + '/'));
+        assert.ok(mount, `no volume mounted above MODEL_PATH ${modelPath}`);
+        assert.equal(mount.readOnly, true);
+      }
       const vol = pod.volumes?.find((v) => v.name === mount.name);
       assert.ok(vol?.persistentVolumeClaim ?? vol?.image ?? vol?.emptyDir, 'model volume has no source');
-      if (vol?.emptyDir !== undefined) {
-        assert.ok(
-          pod.initContainers?.some((c) => c.name === 'model-export'),
-          'emptyDir model without the exporter',
-        );
-      }
+      if (vol?.emptyDir !== undefined) assert.ok(uri, 'an emptyDir model volume nobody fills');
+      assert.ok(!pod.initContainers?.some((c) => c.name === 'model-export'), 'an exporter in every worker');
       const api = r.container(API, 'api');
       assert.ok(!api.volumeMounts?.some((m) => m.name === mount.name), 'the API mounts the model');
     });
 
-    test('the exporter init container (when present) writes MODEL_PATH only when the bundle is absent', () => {
+    test('the model-export Job (when present) writes MODEL_PATH on the claim the workers wait for', () => {
       const r = out(profile);
+      const jobs = r.all('Job').filter((j) => j.metadata.name.includes('-model-export-'));
       const pod = r.workload('Deployment', WORKER).template.spec;
-      const ex = pod.initContainers?.find((c) => c.name === 'model-export');
-      if (ex === undefined) return;
+      const wait = pod.initContainers?.find((c) => c.name === 'wait-model');
+      if (jobs.length === 0) {
+        assert.equal(wait, undefined, 'workers wait for an export nobody runs');
+        return;
+      }
+      assert.equal(jobs.length, 1);
+      const spec = (jobs[0]?.spec as { template: { spec: PodSpec } }).template.spec;
+      const ex = spec.containers.find((c) => c.name === 'model-export');
+      assert.ok(ex);
       const script = (ex.args ?? []).join('\n');
       assert.match(script, /if \[ -f "\$MODEL_PATH\/manifest\.json" \]/);
       assert.match(script, /python \/app\/tools\/blip-export\/export\.py "\$@" --out "\$MODEL_PATH"/);
       assert.match(script, /flock /);
-      const env = r.environment(ex);
       const workerEnv = r.environment(r.container(WORKER, 'worker'));
-      assert.deepEqual(env.get('MODEL_PATH'), workerEnv.get('MODEL_PATH'));
+      assert.deepEqual(r.environment(ex).get('MODEL_PATH'), workerEnv.get('MODEL_PATH'));
       const mount = ex.volumeMounts?.find((m) => m.name === 'model');
-      assert.ok(mount && !mount.readOnly, 'exporter cannot write the model volume');
+      assert.ok(mount && !mount.readOnly, 'the exporter cannot write the model volume');
+      const claim = (p: PodSpec) =>
+        p.volumes?.find((v) => v.name === 'model')?.persistentVolumeClaim?.claimName;
+      assert.ok(claim(spec));
+      assert.equal(claim(spec), claim(pod), 'the Job writes another claim than the workers read');
+      assert.ok(wait, 'workers start before the export ends');
+      assert.deepEqual(r.environment(wait).get('MODEL_PATH'), workerEnv.get('MODEL_PATH'));
     });
   });
 }

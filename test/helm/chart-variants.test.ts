@@ -4,7 +4,15 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { FULLNAME, RELEASE, helmBin, render, type EnvSource, type Rendered } from './helm-harness';
+import {
+  FULLNAME,
+  RELEASE,
+  helmBin,
+  render,
+  type EnvSource,
+  type PodSpec,
+  type Rendered,
+} from './helm-harness';
 
 const API = `${FULLNAME}-api`;
 const WORKER = `${FULLNAME}-worker`;
@@ -129,13 +137,23 @@ describe('GPU workers with KEDA (ci/gpu-keda-values.yaml)', () => {
     assert.match(r.container(API, 'api').image, /\/captioner:0\.1\.0$/);
   });
 
-  test('model from an existing (EFS) claim, no exporter', () => {
+  test('model pulled from S3 with the IRSA role of the service account, no exporter, no claim', () => {
     const pod = r.workload('Deployment', WORKER).template.spec;
-    assert.equal(
-      pod.volumes?.find((v) => v.name === 'model')?.persistentVolumeClaim?.claimName,
-      'captioner-models-efs',
-    );
+    const env = r.environment(r.container(WORKER, 'worker'));
+    assert.deepEqual(env.get('MODEL_URI'), {
+      from: 'value',
+      value: 's3://example-captioner-models/blip/0123456789abcdef/',
+    });
+    assert.deepEqual(env.get('AWS_REGION'), { from: 'value', value: 'eu-west-1' });
+    assert.ok(pod.volumes?.find((v) => v.name === 'model')?.emptyDir, 'the cache is not an emptyDir');
     assert.equal(pod.initContainers, undefined);
+    assert.equal(r.all('Job').length, 0);
+    assert.equal(r.all('PersistentVolumeClaim').length, 0);
+    const sa = r.get('ServiceAccount', pod.serviceAccountName as string);
+    assert.match(
+      sa.metadata.annotations?.['eks.amazonaws.com/role-arn'] ?? '',
+      /^arn:aws:iam::\d{12}:role\//,
+    );
   });
 
   test('ALB ingress: class alb, health check on /health/ready, only /api and the docs routed', () => {
@@ -242,7 +260,7 @@ describe('CPU-only (ci/cpu-only-values.yaml)', () => {
     assert.equal(r.all('ScaledObject').length, 0);
   });
 
-  test('the chart makes the model PVC, the exporter fills it, the worker mounts it read-only', () => {
+  test('the chart makes the model PVC, the export Job fills it, the worker mounts it read-only', () => {
     const pvc = r.get('PersistentVolumeClaim', `${FULLNAME}-model`);
     assert.deepEqual(pvc.spec.accessModes, ['ReadWriteMany']);
     assert.equal(pvc.metadata.annotations?.['helm.sh/resource-policy'], 'keep');
@@ -251,10 +269,15 @@ describe('CPU-only (ci/cpu-only-values.yaml)', () => {
       pod.volumes?.find((v) => v.name === 'model')?.persistentVolumeClaim?.claimName,
       `${FULLNAME}-model`,
     );
-    const ex = pod.initContainers?.find((c) => c.name === 'model-export');
+    const [job] = r.all('Job');
+    const ex = (job?.spec as { template: { spec: PodSpec } }).template.spec.containers[0];
     assert.ok(ex);
     assert.match(ex.image, /^captioner-exporter:0\.1\.0$/);
     assert.match((ex.args ?? []).join(' '), /'--model' 'Salesforce\/blip-image-captioning-base'/);
+    assert.deepEqual(
+      pod.initContainers?.map((c) => c.name),
+      ['wait-model'],
+    );
   });
 
   test('settings from values reach the worker', () => {
@@ -418,5 +441,99 @@ describe('in-chart Redis (ci/in-chart-redis-values.yaml)', () => {
       assert.equal(redisPod[k], v);
     }
     assert.equal(np.spec.podSelector.matchLabels['app.kubernetes.io/instance'], RELEASE);
+  });
+});
+
+describe('model.source: each way of getting the bundle to the workers', () => {
+  const URI = 's3://example-captioner-models/blip/0123456789abcdef/';
+  const model = (r: Rendered) => {
+    const pod = r.workload('Deployment', WORKER).template.spec;
+    const w = r.container(WORKER, 'worker');
+    const mount = w.volumeMounts?.find((m) => m.name === 'model');
+    return { pod, env: r.environment(w), mount, volume: pod.volumes?.find((v) => v.name === 'model') };
+  };
+  type Egress = { to?: { ipBlock?: { cidr: string } }[]; ports?: { port: number | string }[] }[];
+  const egressTo = (r: Rendered, cidr: string, port: number): boolean =>
+    (r.get('NetworkPolicy', WORKER).spec.egress as Egress).some(
+      (e) => e.to?.some((t) => t.ipBlock?.cidr === cidr) && e.ports?.some((p) => p.port === port),
+    );
+
+  test('s3 with a pvc cache: pulled once per version onto the chart-made claim, written by the worker', () => {
+    const r = render({
+      values: [
+        { model: { source: 's3', uri: URI, cache: { type: 'pvc' } }, networkPolicy: { enabled: true } },
+      ],
+    });
+    const { pod, env, mount, volume } = model(r);
+    assert.deepEqual(env.get('MODEL_URI'), { from: 'value', value: URI });
+    assert.deepEqual(env.get('MODEL_CACHE_DIR'), { from: 'value', value: mount?.mountPath });
+    assert.equal(env.get('MODEL_PATH'), undefined);
+    assert.equal(env.get('AWS_REGION'), undefined, 'no region set, none rendered');
+    assert.equal(mount?.readOnly, false);
+    assert.equal(volume?.persistentVolumeClaim?.claimName, `${FULLNAME}-model`);
+    r.get('PersistentVolumeClaim', `${FULLNAME}-model`);
+    assert.equal(pod.initContainers, undefined);
+    assert.equal(r.all('Job').length, 0);
+    // S3 over HTTPS, and the EKS Pod Identity agent on its link-local address.
+    assert.ok(egressTo(r, '0.0.0.0/0', 443), 'no HTTPS egress to S3');
+    assert.ok(egressTo(r, '169.254.170.23/32', 80), 'no egress to the Pod Identity agent');
+  });
+
+  test('https: pulled into a per-pod emptyDir; no AWS pieces', () => {
+    const uri = 'https://models.example.com/blip/0123456789abcdef/';
+    const r = render({ values: [{ model: { source: 'https', uri }, networkPolicy: { enabled: true } }] });
+    const { env, mount, volume } = model(r);
+    assert.deepEqual(env.get('MODEL_URI'), { from: 'value', value: uri });
+    assert.equal(mount?.readOnly, false);
+    assert.ok(volume?.emptyDir);
+    assert.equal(r.all('PersistentVolumeClaim').length, 0);
+    assert.ok(egressTo(r, '0.0.0.0/0', 443));
+    assert.ok(!egressTo(r, '169.254.170.23/32', 80), 'Pod Identity egress without S3');
+  });
+
+  test('pvc: an existing claim holding the bundle, mounted read-only; nothing exports or waits', () => {
+    const r = render({
+      values: [{ model: { source: 'pvc', volume: { pvc: { existingClaim: 'bundles-efs' } } } }],
+    });
+    const { pod, env, mount, volume } = model(r);
+    assert.equal(volume?.persistentVolumeClaim?.claimName, 'bundles-efs');
+    assert.equal(mount?.readOnly, true);
+    assert.match((env.get('MODEL_PATH') as { value: string }).value, /^\/models\/blip-base$/);
+    assert.equal(env.get('MODEL_URI'), undefined);
+    assert.equal(pod.initContainers, undefined);
+    assert.equal(r.all('Job').length + r.all('PersistentVolumeClaim').length, 0);
+  });
+
+  test('image: an OCI image volume, read-only, no claim', () => {
+    const r = render({
+      values: [
+        { model: { source: 'image', volume: { image: { reference: 'registry.example/bundles:1' } } } },
+      ],
+    });
+    const { mount, volume } = model(r);
+    assert.equal(volume?.image?.reference, 'registry.example/bundles:1');
+    assert.equal(mount?.readOnly, true);
+    assert.equal(r.all('PersistentVolumeClaim').length, 0);
+  });
+
+  test('exporter: one Job per image and arguments (stable across renders), not an init container per worker', () => {
+    const name = (r: Rendered) => r.all('Job').map((j) => j.metadata.name);
+    const a = name(render());
+    assert.equal(a.length, 1);
+    assert.match(a[0] ?? '', new RegExp(`^${FULLNAME}-model-export-[0-9a-f]{8}$`));
+    assert.deepEqual(name(render()), a, 'the Job name changes between identical renders');
+    const other = name(
+      render({
+        values: [{ model: { exporter: { args: ['--model', 'Salesforce/blip-image-captioning-large'] } } }],
+      }),
+    );
+    assert.notDeepEqual(other, a, 'new arguments must make a new Job (a Job template is immutable)');
+    const job = render().all('Job')[0];
+    const spec = job?.spec as {
+      backoffLimit: number;
+      template: { spec: PodSpec & { restartPolicy: string } };
+    };
+    assert.equal(spec.template.spec.restartPolicy, 'Never');
+    assert.equal(spec.backoffLimit, 2);
   });
 });

@@ -298,10 +298,10 @@ export class Rendered {
     return this.get(kind, name).spec as WorkloadSpec;
   }
 
-  /** Every pod template (Deployments and StatefulSets) with its owner's name. */
+  /** Every pod template (Deployments, StatefulSets and Jobs) with its owner's name. */
   podTemplates(): { owner: string; spec: PodSpec; labels: Record<string, string> }[] {
     return this.objects
-      .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')
+      .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet' || o.kind === 'Job')
       .map((o) => {
         const w = o.spec as WorkloadSpec;
         return {

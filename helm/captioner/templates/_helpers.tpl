@@ -171,6 +171,21 @@ include "captioner.hpaBehavior" (list STABILIZATION_SECONDS BEHAVIOR)
 {{- printf "%s/%s" (trimSuffix "/" .Values.model.mountPath) .Values.model.bundle -}}
 {{- end -}}
 
+{{/* "true" when the model bundle is pulled from model.uri (s3/https) into a cache volume. */}}
+{{- define "captioner.modelPulled" -}}
+{{- if has .Values.model.source (list "s3" "https") }}true{{ end -}}
+{{- end -}}
+
+{{/* "true" when the model volume is the claim of model.volume.pvc. */}}
+{{- define "captioner.modelOnPvc" -}}
+{{- $m := .Values.model -}}
+{{- if or (has $m.source (list "pvc" "exporter")) (and (include "captioner.modelPulled" .) (eq $m.cache.type "pvc")) }}true{{ end -}}
+{{- end -}}
+
+{{- define "captioner.modelClaimName" -}}
+{{- default (printf "%s-model" (include "captioner.fullname" .)) .Values.model.volume.pvc.existingClaim -}}
+{{- end -}}
+
 {{- define "captioner.executionProvider" -}}
 {{- if .Values.worker.executionProvider -}}
 {{- .Values.worker.executionProvider -}}

@@ -52,21 +52,28 @@ export async function readManifest(dir: string): Promise<Manifest> {
   } catch (err) {
     throw invalid(dir, 'manifest.json is missing (is MODEL_PATH a bundle made by the exporter?)', err);
   }
+  return parseManifest(text, dir);
+}
+
+/** Parses and checks the shape of manifest.json; `where` (a directory or a URI) names it in errors. */
+export function parseManifest(text: string, where: string): Manifest {
   let manifest: Manifest;
   try {
     manifest = JSON.parse(text) as Manifest;
   } catch (err) {
-    throw invalid(dir, 'manifest.json is not valid JSON', err);
+    throw invalid(where, 'manifest.json is not valid JSON', err);
   }
+  if (typeof manifest !== 'object' || manifest === null)
+    throw invalid(where, 'manifest.json is not an object');
   if (manifest.format !== 1 && manifest.format !== 2)
-    throw invalid(dir, `unsupported manifest format ${String(manifest.format)}`);
+    throw invalid(where, `unsupported manifest format ${String(manifest.format)}`);
   for (const key of ['source', 'version', 'dims', 'special_tokens', 'graphs', 'files'] as const) {
-    if (manifest[key] === undefined) throw invalid(dir, `manifest.json has no "${key}"`);
+    if (manifest[key] === undefined) throw invalid(where, `manifest.json has no "${key}"`);
   }
   return manifest;
 }
 
-async function sha256File(path: string): Promise<string> {
+export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');

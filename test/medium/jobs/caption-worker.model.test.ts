@@ -20,6 +20,7 @@ import { CaptionWorker } from '../../../src/jobs/caption.worker';
 import { CaptionBatcher } from '../../../src/model/caption-batcher';
 import type { DecodeOptions } from '../../../src/model/caption-model.port';
 import { ModelSettings } from '../../../src/model/model.settings';
+import { ModelBundleService } from '../../../src/model/bundle/model-bundle.service';
 import { OnnxBlipModel } from '../../../src/model/onnx-blip.model';
 import { imagesDir, tinyModelPath } from '../../helpers/paths';
 import { sharedRedisOrSkip, sharedRedisUrl } from '../../helpers/redis';
@@ -38,7 +39,8 @@ const preparer = new ImagePreparer({ maxBytes: 20 << 20, maxPixels: 50_000_000, 
 before(async () => {
   skip = await sharedRedisOrSkip();
   if (skip !== undefined) return;
-  model = new OnnxBlipModel(Object.assign(new ModelSettings(), { MODEL_PATH: tinyModelPath() }));
+  const settings = Object.assign(new ModelSettings(), { MODEL_PATH: tinyModelPath() });
+  model = new OnnxBlipModel(settings, new ModelBundleService(settings));
   await model.onModuleInit();
   const batcher = new CaptionBatcher(model, 4, 20);
   batcher.observe((size) => batches.push(size));
