@@ -97,11 +97,11 @@ describe('extension points (ci/extended-values.yaml)', () => {
       workerPod.containers.map((c) => c.name),
       ['worker', 'log-shipper'],
     );
-    // With the exporter on, user init containers run after it (the bundle is there by then).
+    // With the exporter source, user init containers run after the wait for its bundle.
     const exp = render({ values: [{ worker: { initContainers: [{ name: 'after', image: 'busybox' }] } }] });
     assert.deepEqual(
       exp.workload('Deployment', WORKER).template.spec.initContainers?.map((c) => c.name),
-      ['model-export', 'after'],
+      ['wait-model', 'after'],
     );
   });
 
