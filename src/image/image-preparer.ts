@@ -6,7 +6,13 @@
  */
 import { createHash } from 'node:crypto';
 import { ModelError } from '../model/model.errors';
-import { decodeImage, type DecodedImage } from '../model/preprocess/decode-image';
+import {
+  decodeProbed,
+  estimateDecodeBytes,
+  probeImage,
+  type DecodedImage,
+  type ImageProbe,
+} from '../model/preprocess/decode-image';
 import { describeNonImage, sniffImageFormat } from '../model/preprocess/image-format';
 import { fromModelError, ImageProblem } from './image.errors';
 
@@ -41,14 +47,30 @@ export class ImagePreparer {
     }
   }
 
-  /** Decodes to the model's input; throws AppError (415/422) for anything it cannot take. */
-  async prepare(bytes: Uint8Array, size = MODEL_IMAGE_SIZE): Promise<DecodedImage> {
+  /** Reads and checks the header (pixels, frames) without decoding; throws AppError (415/422). */
+  async probe(bytes: Uint8Array): Promise<ImageProbe> {
     this.precheck(bytes);
+    return this.mapped(() => probeImage(bytes, this.limits));
+  }
+
+  /** Estimated peak memory of decoding a probed image to `size` (decode-image.ts). */
+  cost(probe: ImageProbe, size = MODEL_IMAGE_SIZE): number {
+    return estimateDecodeBytes(probe, size);
+  }
+
+  /** Decodes a probed image to the model's input; throws AppError (422) if it cannot. */
+  decode(bytes: Uint8Array, probe: ImageProbe, size = MODEL_IMAGE_SIZE): Promise<DecodedImage> {
+    return this.mapped(() => decodeProbed(bytes, probe, size, this.limits));
+  }
+
+  /** Probes and decodes (no admission): for callers that bound concurrency themselves. */
+  async prepare(bytes: Uint8Array, size = MODEL_IMAGE_SIZE): Promise<DecodedImage> {
+    return this.decode(bytes, await this.probe(bytes), size);
+  }
+
+  private async mapped<T>(fn: () => Promise<T>): Promise<T> {
     try {
-      return await decodeImage(bytes, size, {
-        maxPixels: this.limits.maxPixels,
-        maxFrames: this.limits.maxFrames,
-      });
+      return await fn();
     } catch (err) {
       if (err instanceof ModelError) throw fromModelError(err);
       throw ImageProblem.undecodable(

@@ -27,6 +27,15 @@ export const ImageProblem = {
     new AppError({ code: 'image.too_many_pixels', status: 422, title: 'Image has too many pixels', detail }),
   tooManyFrames: (detail: string): AppError =>
     new AppError({ code: 'image.too_many_frames', status: 422, title: 'Image has too many frames', detail }),
+  /** Decode memory stayed full for the whole admission wait: retry shortly. */
+  decodeBusy: (detail: string, retryAfterSeconds: number): AppError =>
+    new AppError({
+      code: 'image.decode_busy',
+      status: 503,
+      title: 'Server busy decoding images',
+      detail,
+      headers: { 'Retry-After': String(retryAfterSeconds) },
+    }),
   urlRefused: (detail: string): AppError =>
     new AppError({ code: 'image_url.refused', status: 400, title: 'image_url refused', detail }),
   urlFailed: (detail: string): AppError =>

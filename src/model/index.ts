@@ -5,7 +5,11 @@ export { ModelSettings } from './model.settings';
 export { CaptionBatcher } from './caption-batcher';
 export {
   decodeImage,
+  decodeProbed,
+  estimateDecodeBytes,
+  probeImage,
   DEFAULT_DECODE_LIMITS,
+  type ImageProbe,
   type DecodeLimits,
   type DecodedImage,
 } from './preprocess/decode-image';

@@ -1,12 +1,14 @@
 /**
- * A small pool of worker threads for the Pillow-exact resize, so a 50-megapixel image does not hold the
- * event loop (HTTP, BullMQ lock renewal) for hundreds of milliseconds. Workers are started lazily and
- * keep the process alive only while they have work.
+ * A small pool of worker threads for the decode and the Pillow-exact resize, so a 50-megapixel image
+ * does not hold the event loop (HTTP, BullMQ lock renewal) for hundreds of milliseconds, and its
+ * full-size pixels never cross threads (pil-resize.worker.ts). Workers are started lazily and keep the
+ * process alive only while they have work.
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { ResizeTask } from './pil-resize.worker';
+import type { SharpOptions } from 'sharp';
+import type { DecodeTask } from './pil-resize.worker';
 
 interface Slot {
   worker: Worker;
@@ -14,7 +16,7 @@ interface Slot {
 }
 
 interface Job {
-  task: Omit<ResizeTask, 'id'>;
+  task: Omit<DecodeTask, 'id'>;
   resolve: (out: Uint8Array) => void;
   reject: (err: Error) => void;
 }
@@ -27,15 +29,15 @@ export class ResizePool {
 
   constructor(private readonly size = Math.max(1, Math.min(4, availableParallelism()))) {}
 
-  resize(
-    rgb: Uint8Array,
-    width: number,
-    height: number,
+  /** Decodes `bytes` (sharp's `input` options) and resizes to outWidth x outHeight RGB. */
+  decodeResized(
+    bytes: Uint8Array,
+    input: SharpOptions,
     outWidth: number,
     outHeight: number,
   ): Promise<Uint8Array> {
     return new Promise<Uint8Array>((resolve, reject) => {
-      this.queue.push({ task: { rgb, width, height, outWidth, outHeight }, resolve, reject });
+      this.queue.push({ task: { bytes, input, outWidth, outHeight }, resolve, reject });
       this.pump();
     });
   }
@@ -53,10 +55,8 @@ export class ResizePool {
       slot.busy = true;
       slot.worker.ref();
       this.inflight.set(id, { job, slot });
-      const { rgb } = job.task;
-      const owned = rgb.byteOffset === 0 && rgb.byteLength === rgb.buffer.byteLength;
-      const data = owned ? rgb : new Uint8Array(rgb);
-      slot.worker.postMessage({ ...job.task, rgb: data, id }, [data.buffer as ArrayBuffer]);
+      // The compressed bytes are copied (structured clone): the caller keeps its buffer.
+      slot.worker.postMessage({ ...job.task, id });
     }
   }
 
