@@ -19,7 +19,7 @@ export interface DecodeTask {
 sharp.concurrency(1);
 sharp.cache(false);
 
-async function decodeAndResize(task: DecodeTask): Promise<Uint8Array> {
+async function decodeAndResize(task: DecodeTask): Promise<{ out: Uint8Array; decodedBytes: number }> {
   const { data, info } = await sharp(task.bytes, task.input)
     .autoOrient()
     .toColourspace('srgb')
@@ -31,12 +31,16 @@ async function decodeAndResize(task: DecodeTask): Promise<Uint8Array> {
     throw new Error(`unexpected decoder output: ${info.channels} channels, ${data.length} bytes`);
   }
   const rgb = new Uint8Array(data.buffer, data.byteOffset, data.length);
-  return pilResizeBicubic(rgb, info.width, info.height, task.outWidth, task.outHeight);
+  return {
+    out: pilResizeBicubic(rgb, info.width, info.height, task.outWidth, task.outHeight),
+    decodedBytes: data.length,
+  };
 }
 
 parentPort?.on('message', (task: DecodeTask) => {
   decodeAndResize(task).then(
-    (out) => parentPort?.postMessage({ id: task.id, out }, [out.buffer as ArrayBuffer]),
+    ({ out, decodedBytes }) =>
+      parentPort?.postMessage({ id: task.id, out, decodedBytes }, [out.buffer as ArrayBuffer]),
     (err: unknown) =>
       parentPort?.postMessage({ id: task.id, error: err instanceof Error ? err.message : String(err) }),
   );

@@ -10,6 +10,13 @@ import { Worker } from 'node:worker_threads';
 import type { SharpOptions } from 'sharp';
 import type { DecodeTask } from './pil-resize.worker';
 
+/**
+ * A worker whose last decode was larger than this is replaced: the decoded image is a Buffer of that
+ * worker's heap, freed only when its garbage collector runs, which an idle worker never does. Ending
+ * the worker frees it at once (a new one starts in about 100 ms, next to a decode of seconds).
+ */
+const RECYCLE_AFTER_BYTES = 64 * 1024 * 1024;
+
 interface Slot {
   worker: Worker;
   busy: boolean;
@@ -65,12 +72,13 @@ export class ResizePool {
     const worker = new Worker(join(__dirname, 'pil-resize.worker.js'));
     const slot: Slot = { worker, busy: false };
     worker.unref();
-    worker.on('message', (msg: { id: number; out?: Uint8Array; error?: string }) => {
+    worker.on('message', (msg: { id: number; out?: Uint8Array; error?: string; decodedBytes?: number }) => {
       const entry = this.inflight.get(msg.id);
       if (entry === undefined) return;
       this.inflight.delete(msg.id);
       slot.busy = false;
       worker.unref();
+      if ((msg.decodedBytes ?? 0) > RECYCLE_AFTER_BYTES) this.retire(slot);
       if (msg.out !== undefined) entry.job.resolve(msg.out);
       else entry.job.reject(new Error(msg.error ?? 'resize failed'));
       this.pump();
@@ -79,6 +87,13 @@ export class ResizePool {
     worker.on('exit', (code) => this.fail(slot, new Error(`resize worker exited with code ${code}`)));
     this.slots.push(slot);
     return slot;
+  }
+
+  /** Takes an idle worker out of the pool and ends it (its exit then finds no task to fail). */
+  private retire(slot: Slot): void {
+    const index = this.slots.indexOf(slot);
+    if (index >= 0) this.slots.splice(index, 1);
+    void slot.worker.terminate();
   }
 
   /** A dead worker fails its task and is replaced on demand. */
