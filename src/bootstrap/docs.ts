@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { withRequestContent } from '../common/openapi/request-content';
 import { BEARER_SCHEME } from '../auth/auth.decorators';
 import { DOCS_ROUTE_CONFIG } from './security-headers';
 
@@ -72,7 +73,7 @@ export function setupDocs(app: NestFastifyApplication): void {
     .setVersion('1')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, BEARER_SCHEME)
     .build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, config), {
+  SwaggerModule.setup('docs', app, () => withRequestContent(SwaggerModule.createDocument(app, config)), {
     ui: false,
     raw: ['json'],
   });

@@ -4,6 +4,7 @@ import {
   ApiAcceptedResponse,
   ApiBody,
   ApiConsumes,
+  ApiExtension,
   ApiExtraModels,
   ApiHeader,
   ApiNotFoundResponse,
@@ -12,6 +13,7 @@ import {
   ApiParam,
   getSchemaPath,
 } from '@nestjs/swagger';
+import { REQUEST_CONTENT_EXTENSION } from '../common/openapi/request-content';
 import { ApiProblemResponse } from '../common/problem/api-problem.decorator';
 import { CaptionJsonRequestDto, CaptionMultipartRequestDto } from './dto/caption-request.dto';
 import { CaptionAcceptedDto, CaptionSuccessDto, JobStatusDto, ModelsDto } from './dto/caption-response.dto';
@@ -32,17 +34,23 @@ export function ApiCaptionCreate(): MethodDecorator {
     }),
     ApiExtraModels(CaptionJsonRequestDto, CaptionMultipartRequestDto),
     ApiConsumes('multipart/form-data', 'application/json'),
-    ApiBody({
-      schema: {
-        oneOf: [
-          { $ref: getSchemaPath(CaptionJsonRequestDto) },
-          { $ref: getSchemaPath(CaptionMultipartRequestDto) },
-        ],
+    ApiBody({ schema: { $ref: getSchemaPath(CaptionJsonRequestDto) } }),
+    // One schema per media type: nestjs/swagger gives every consumed type the same schema, so a
+    // generated client or fuzzer would send a binary file as JSON. docs.ts puts this in its place.
+    ApiExtension(REQUEST_CONTENT_EXTENSION, {
+      'multipart/form-data': {
+        schema: { $ref: getSchemaPath(CaptionMultipartRequestDto) },
+        encoding: { image: { contentType: 'image/*' } },
       },
-      examples: {
-        url: { value: { image_url: 'https://images.example.com/dog.jpg', num_captions: 3 } },
-        conditional: { value: { image_base64: '/9j/4AAQSkZJRgABAQEASABIAAD...', prompt: 'a picture of' } },
-        async: { value: { image_url: 'https://images.example.com/dog.jpg', mode: 'async' } },
+      'application/json': {
+        schema: { $ref: getSchemaPath(CaptionJsonRequestDto) },
+        examples: {
+          url: { value: { image_url: 'https://images.example.com/dog.jpg', num_captions: 3 } },
+          conditional: {
+            value: { image_base64: '/9j/4AAQSkZJRgABAQEASABIAAD...', prompt: 'a picture of' },
+          },
+          async: { value: { image_url: 'https://images.example.com/dog.jpg', mode: 'async' } },
+        },
       },
     }),
     ApiHeader({

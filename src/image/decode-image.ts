@@ -48,6 +48,20 @@ export async function decodeImage(
   size = MODEL_IMAGE_SIZE,
   limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
 ): Promise<DecodedImage> {
+  return decodeProbed(bytes, await probeImage(bytes, limits), size, limits);
+}
+
+/** What the header says, checked against the limits: enough to admit or refuse the decode. */
+export interface ImageProbe {
+  format: ImageFormat;
+  meta: Metadata;
+}
+
+/** Reads and checks the header (format, dimensions, frames); decodes nothing. Throws ImageError. */
+export async function probeImage(
+  bytes: Uint8Array,
+  limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+): Promise<ImageProbe> {
   configureSharp();
   if (bytes.length === 0) throw new ImageError(ImageErrorCode.Empty, 'The image is empty (0 bytes).');
   const format = sniffImageFormat(bytes);
@@ -80,26 +94,61 @@ export async function decodeImage(
       `The image has ${frames} frames; the limit is ${limits.maxFrames}.`,
     );
   }
+  return { format, meta };
+}
+
+/** Decodes a probed image to the model's input. Throws ImageError (undecodable). */
+export async function decodeProbed(
+  bytes: Uint8Array,
+  probe: ImageProbe,
+  size = 384,
+  limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+): Promise<DecodedImage> {
   try {
-    const rgb = await toRgbSquare(bytes, meta, size, limits.maxPixels);
-    const swapped = (meta.orientation ?? 1) >= 5;
-    return {
-      rgb,
-      size,
-      width: swapped ? height : width,
-      height: swapped ? width : height,
-      format,
-    };
+    const rgb = await toRgbSquare(bytes, probe.meta, size, limits.maxPixels);
+    return { rgb, size, ...orientedSize(probe.meta), format: probe.format };
   } catch (err) {
     throw undecodable(err);
   }
 }
 
+const BYTES_PER_SAMPLE: Record<string, number> = {
+  uchar: 1,
+  char: 1,
+  ushort: 2,
+  short: 2,
+  uint: 4,
+  int: 4,
+  float: 4,
+  complex: 8,
+  double: 8,
+  dpcomplex: 16,
+};
+
+/**
+ * Peak memory of decoding a probed image, from its header, measured with VmHWM on 49 MP images (see
+ * docs/reliability.md): libvips' RGB output plus allocator slack (about 1.2-1.3 x width x height x 3,
+ * counted as 4.5 bytes a pixel); a whole source-format copy (width x height x channels x bytes per
+ * sample) when libvips needs random access (interlaced PNG, progressive JPEG, EXIF rotation or flip:
+ * measured 2.1 x); the horizontally resized rows (size x height x 3); 16 MB for the rest.
+ */
+export function estimateDecodeBytes(probe: ImageProbe, size = 384): number {
+  const { meta } = probe;
+  const w = meta.width ?? 0;
+  const h = meta.height ?? 0;
+  const pixels = w * h;
+  const randomAccess = meta.isProgressive === true || (meta.orientation ?? 1) >= 2;
+  const source = randomAccess ? pixels * (meta.channels ?? 4) * (BYTES_PER_SAMPLE[meta.depth ?? ''] ?? 4) : 0;
+  const rows = size * Math.max(w, h) * 3;
+  return Math.ceil(pixels * 4.5 + source + rows + 16 * 1024 * 1024);
+}
+
 /**
  * PIL's convert("RGB") ignores embedded ICC profiles of RGB and grey images, and BLIP was trained on
  * what it gives, so the profile is ignored here too; CMYK is converted through a profile (PIL's naive
- * CMYK formula gives wrong colours). sharp decodes, orients and drops alpha at full size; the resize is
- * Pillow's own bicubic (pil-resize.ts), so the pixels equal BlipImageProcessor's.
+ * CMYK formula gives wrong colours). sharp decodes, orients and drops alpha; the resize is Pillow's own
+ * bicubic (pil-resize.ts), so the pixels equal BlipImageProcessor's. Both run in a worker thread that
+ * streams the decoded rows into the resize (resize-pool.ts).
  */
 async function toRgbSquare(
   bytes: Uint8Array,
@@ -114,17 +163,14 @@ async function toRgbSquare(
     // HEIF files name a primary image; libvips picks it when no page is given.
     ...(meta.format === 'heif' ? {} : { pages: 1, page: 0 }),
   };
-  const { data, info } = await sharp(bytes, input)
-    .autoOrient()
-    .toColourspace('srgb')
-    .removeAlpha()
-    .raw({ depth: 'uchar' })
-    .toBuffer({ resolveWithObject: true });
-  if (info.channels !== 3 || data.length !== info.width * info.height * 3) {
-    throw new Error(`unexpected decoder output: ${info.channels} channels, ${data.length} bytes`);
-  }
-  const rgb = new Uint8Array(data.buffer, data.byteOffset, data.length);
-  return resizePool().resize(rgb, info.width, info.height, size, size);
+  return resizePool().decodeResized(bytes, input, size, size);
+}
+
+/** Width and height after EXIF orientation (5-8 swap them). */
+function orientedSize(meta: Metadata): { width: number; height: number } {
+  const w = meta.width ?? 0;
+  const h = meta.height ?? 0;
+  return (meta.orientation ?? 1) >= 5 ? { width: h, height: w } : { width: w, height: h };
 }
 
 function undecodable(err: unknown): ImageError {

@@ -1,5 +1,4 @@
 /** The image module's one entry point for the use case: bytes from any transport, then prepared. */
-import { availableParallelism } from 'node:os';
 import { Inject, Injectable, Optional, type OnModuleDestroy } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { MODEL_IMAGE_SIZE, type DecodedImage } from './decode-image';
@@ -10,11 +9,14 @@ import { ImageSettings } from './image.settings';
 import { ImagePreparer, sha256Hex } from './image-preparer';
 import { readMultipartImage, type MultipartImage } from './multipart-image.reader';
 import type { Resolver } from './safe-lookup';
-import { Semaphore } from './semaphore';
+import { DecodeBudget, DecodeBudgetTimeout } from './decode-budget';
 import { UrlImageFetcher } from './url-image-fetcher';
 
 /** Optional injection token: a DNS resolver for image_url (tests inject one so no packet leaves). */
 export const URL_RESOLVER = Symbol('URL_RESOLVER');
+
+/** Retry-After of a 503 for decode memory: about one large decode. */
+const DECODE_RETRY_AFTER_SECONDS = 5;
 
 export type ImageSource = { kind: 'base64'; text: string } | { kind: 'url'; url: string };
 
@@ -27,7 +29,7 @@ export interface AcceptedImage {
 export class ImageIntake implements OnModuleDestroy {
   private readonly preparer: ImagePreparer;
   private readonly fetcher: UrlImageFetcher;
-  private readonly decodes = new Semaphore(Math.max(2, Math.min(4, availableParallelism())));
+  private readonly decodes: DecodeBudget;
 
   constructor(
     @Inject(ImageSettings) private readonly settings: ImageSettings,
@@ -38,6 +40,7 @@ export class ImageIntake implements OnModuleDestroy {
       maxPixels: settings.MAX_IMAGE_PIXELS,
       maxFrames: settings.MAX_IMAGE_FRAMES,
     });
+    this.decodes = new DecodeBudget(settings.decodeMemoryBudgetBytes, settings.DECODE_ADMISSION_TIMEOUT_MS);
     const policy = emptyPolicy();
     policy.allow = parseAddressRules(settings.URL_FETCH_ALLOWLIST);
     policy.deny = parseAddressRules(settings.URL_FETCH_DENYLIST);
@@ -70,12 +73,29 @@ export class ImageIntake implements OnModuleDestroy {
   }
 
   /**
-   * Decodes for the model. A decode holds the full-size RGB image (up to MAX_IMAGE_PIXELS x 3 bytes)
-   * until it is resized, so only a few run at once: a burst of large uploads waits instead of
-   * multiplying that memory.
+   * Decodes for the model, admitted by memory: the header gives the decode's peak memory (a 49 MP
+   * image needs about 250 MB), and decodes run only while their sum fits DECODE_MEMORY_BUDGET_MB. An
+   * image that needs more than the whole budget is refused (422); a request that finds no room within
+   * DECODE_ADMISSION_TIMEOUT_MS gets 503 with Retry-After.
    */
-  prepare(bytes: Uint8Array, size = MODEL_IMAGE_SIZE): Promise<DecodedImage> {
-    return this.decodes.run(() => this.preparer.prepare(bytes, size));
+  async prepare(bytes: Uint8Array, size = MODEL_IMAGE_SIZE): Promise<DecodedImage> {
+    const probe = await this.preparer.probe(bytes);
+    const cost = this.preparer.cost(probe, size);
+    const mb = (n: number): number => Math.ceil(n / (1024 * 1024));
+    if (!this.decodes.fits(cost)) {
+      throw ImageProblem.tooManyPixels(
+        `The image is ${probe.meta.width}x${probe.meta.height}; decoding it needs about ${mb(cost)} MB and this server decodes at most ${mb(this.decodes.budget)} MB at once.`,
+      );
+    }
+    try {
+      return await this.decodes.run(cost, () => this.preparer.decode(bytes, probe, size));
+    } catch (err) {
+      if (!(err instanceof DecodeBudgetTimeout)) throw err;
+      throw ImageProblem.decodeBusy(
+        `Every decode slot was busy for ${err.waitedMs} ms (this image needs about ${mb(cost)} MB of the ${mb(this.decodes.budget)} MB decode budget); retry shortly.`,
+        DECODE_RETRY_AFTER_SECONDS,
+      );
+    }
   }
 
   private async load(source: ImageSource): Promise<Buffer> {

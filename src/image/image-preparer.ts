@@ -5,7 +5,14 @@
  * resize). Image errors become intake problems: 415 unsupported, 422 undecodable or too big.
  */
 import { createHash } from 'node:crypto';
-import { decodeImage, MODEL_IMAGE_SIZE, type DecodedImage } from './decode-image';
+import {
+  decodeProbed,
+  estimateDecodeBytes,
+  MODEL_IMAGE_SIZE,
+  probeImage,
+  type DecodedImage,
+  type ImageProbe,
+} from './decode-image';
 import { describeNonImage, sniffImageFormat } from './image-format';
 import { ImageError, ImageProblem } from './image.errors';
 
@@ -37,14 +44,30 @@ export class ImagePreparer {
     }
   }
 
-  /** Decodes to the model's input; throws AppError (415/422) for anything it cannot take. */
-  async prepare(bytes: Uint8Array, size = MODEL_IMAGE_SIZE): Promise<DecodedImage> {
+  /** Reads and checks the header (pixels, frames) without decoding; throws AppError (415/422). */
+  async probe(bytes: Uint8Array): Promise<ImageProbe> {
     this.precheck(bytes);
+    return this.mapped(() => probeImage(bytes, this.limits));
+  }
+
+  /** Estimated peak memory of decoding a probed image to `size` (decode-image.ts). */
+  cost(probe: ImageProbe, size = MODEL_IMAGE_SIZE): number {
+    return estimateDecodeBytes(probe, size);
+  }
+
+  /** Decodes a probed image to the model's input; throws AppError (422) if it cannot. */
+  decode(bytes: Uint8Array, probe: ImageProbe, size = MODEL_IMAGE_SIZE): Promise<DecodedImage> {
+    return this.mapped(() => decodeProbed(bytes, probe, size, this.limits));
+  }
+
+  /** Probes and decodes (no admission): for callers that bound concurrency themselves. */
+  async prepare(bytes: Uint8Array, size = MODEL_IMAGE_SIZE): Promise<DecodedImage> {
+    return this.decode(bytes, await this.probe(bytes), size);
+  }
+
+  private async mapped<T>(fn: () => Promise<T>): Promise<T> {
     try {
-      return await decodeImage(bytes, size, {
-        maxPixels: this.limits.maxPixels,
-        maxFrames: this.limits.maxFrames,
-      });
+      return await fn();
     } catch (err) {
       if (err instanceof ImageError) throw ImageProblem.fromImageError(err);
       throw ImageProblem.undecodable(

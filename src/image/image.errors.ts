@@ -31,6 +31,13 @@ export const ImageProblem = {
   tooLarge: (detail: string): AppError => new AppError(codedProblem('image.too_large', detail)),
   unsupported: (detail: string): AppError => new AppError(codedProblem('image.unsupported_format', detail)),
   undecodable: (detail: string): AppError => new AppError(codedProblem('image.undecodable', detail)),
+  tooManyPixels: (detail: string): AppError => new AppError(codedProblem('image.too_many_pixels', detail)),
+  tooManyFrames: (detail: string): AppError => new AppError(codedProblem('image.too_many_frames', detail)),
+  /** Decode memory stayed full for the whole admission wait: retry shortly. */
+  decodeBusy: (detail: string, retryAfterSeconds: number): AppError =>
+    new AppError(
+      codedProblem('image.decode_busy', detail, { headers: { 'Retry-After': String(retryAfterSeconds) } }),
+    ),
   urlRefused: (detail: string): AppError => new AppError(codedProblem('image_url.refused', detail)),
   urlFailed: (detail: string): AppError => new AppError(codedProblem('image_url.fetch_failed', detail)),
   urlTooLarge: (detail: string): AppError => new AppError(codedProblem('image_url.too_large', detail)),

@@ -1,3 +1,4 @@
+import { totalmem } from 'node:os';
 import { IsBoolean, IsInt, IsString, Max, Min } from 'class-validator';
 
 /** Image intake limits and the URL fetch policy (API process). */
@@ -42,6 +43,30 @@ export class ImageSettings {
 
   @IsString()
   URL_FETCH_DENYLIST = '';
+
+  /**
+   * Memory for concurrent image decodes, in MB (decodes are admitted by their estimated peak memory,
+   * from the header). 0: 60% of the container's memory limit (cgroup), or 512 MB without a limit.
+   */
+  @IsInt()
+  @Min(0)
+  @Max(1024 * 1024)
+  DECODE_MEMORY_BUDGET_MB = 0;
+
+  /** How long a request waits for decode memory before a 503 with Retry-After. */
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  DECODE_ADMISSION_TIMEOUT_MS = 10_000;
+
+  /** The decode budget in bytes (DECODE_MEMORY_BUDGET_MB, or derived from the container's limit). */
+  get decodeMemoryBudgetBytes(): number {
+    const mb = 1024 * 1024;
+    if (this.DECODE_MEMORY_BUDGET_MB > 0) return this.DECODE_MEMORY_BUDGET_MB * mb;
+    const limit = process.constrainedMemory();
+    const constrained = limit > 0 && limit < totalmem();
+    return constrained ? Math.floor((limit * 0.6) / mb) * mb : 512 * mb;
+  }
 
   /**
    * Body limit for JSON requests: `image_base64` inflates the image by 4/3, plus room for the other

@@ -1,12 +1,21 @@
 /**
- * A small pool of worker threads for the Pillow-exact resize, so a 50-megapixel image does not hold the
- * event loop (HTTP, BullMQ lock renewal) for hundreds of milliseconds. Workers are started lazily and
- * keep the process alive only while they have work.
+ * A small pool of worker threads for the decode and the Pillow-exact resize, so a 50-megapixel image
+ * does not hold the event loop (HTTP, BullMQ lock renewal) for hundreds of milliseconds, and its
+ * full-size pixels never cross threads (pil-resize.thread.ts). Workers are started lazily and keep the
+ * process alive only while they have work.
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { ResizeTask } from './pil-resize.thread';
+import type { SharpOptions } from 'sharp';
+import type { DecodeTask } from './pil-resize.thread';
+
+/**
+ * A worker whose last decode was larger than this is replaced: the decoded image is a Buffer of that
+ * worker's heap, freed only when its garbage collector runs, which an idle worker never does. Ending
+ * the worker frees it at once (a new one starts in about 100 ms, next to a decode of seconds).
+ */
+const RECYCLE_AFTER_BYTES = 64 * 1024 * 1024;
 
 interface Slot {
   worker: Worker;
@@ -14,7 +23,7 @@ interface Slot {
 }
 
 interface Job {
-  task: Omit<ResizeTask, 'id'>;
+  task: Omit<DecodeTask, 'id'>;
   resolve: (out: Uint8Array) => void;
   reject: (err: Error) => void;
 }
@@ -27,15 +36,15 @@ export class ResizePool {
 
   constructor(private readonly size = Math.max(1, Math.min(4, availableParallelism()))) {}
 
-  resize(
-    rgb: Uint8Array,
-    width: number,
-    height: number,
+  /** Decodes `bytes` (sharp's `input` options) and resizes to outWidth x outHeight RGB. */
+  decodeResized(
+    bytes: Uint8Array,
+    input: SharpOptions,
     outWidth: number,
     outHeight: number,
   ): Promise<Uint8Array> {
     return new Promise<Uint8Array>((resolve, reject) => {
-      this.queue.push({ task: { rgb, width, height, outWidth, outHeight }, resolve, reject });
+      this.queue.push({ task: { bytes, input, outWidth, outHeight }, resolve, reject });
       this.pump();
     });
   }
@@ -53,10 +62,8 @@ export class ResizePool {
       slot.busy = true;
       slot.worker.ref();
       this.inflight.set(id, { job, slot });
-      const { rgb } = job.task;
-      const owned = rgb.byteOffset === 0 && rgb.byteLength === rgb.buffer.byteLength;
-      const data = owned ? rgb : new Uint8Array(rgb);
-      slot.worker.postMessage({ ...job.task, rgb: data, id }, [data.buffer as ArrayBuffer]);
+      // The compressed bytes are copied (structured clone): the caller keeps its buffer.
+      slot.worker.postMessage({ ...job.task, id });
     }
   }
 
@@ -65,12 +72,13 @@ export class ResizePool {
     const worker = new Worker(join(__dirname, 'pil-resize.thread.js'));
     const slot: Slot = { worker, busy: false };
     worker.unref();
-    worker.on('message', (msg: { id: number; out?: Uint8Array; error?: string }) => {
+    worker.on('message', (msg: { id: number; out?: Uint8Array; error?: string; decodedBytes?: number }) => {
       const entry = this.inflight.get(msg.id);
       if (entry === undefined) return;
       this.inflight.delete(msg.id);
       slot.busy = false;
       worker.unref();
+      if ((msg.decodedBytes ?? 0) > RECYCLE_AFTER_BYTES) this.retire(slot);
       if (msg.out !== undefined) entry.job.resolve(msg.out);
       else entry.job.reject(new Error(msg.error ?? 'resize failed'));
       this.pump();
@@ -79,6 +87,13 @@ export class ResizePool {
     worker.on('exit', (code) => this.fail(slot, new Error(`resize worker exited with code ${code}`)));
     this.slots.push(slot);
     return slot;
+  }
+
+  /** Takes an idle worker out of the pool and ends it (its exit then finds no task to fail). */
+  private retire(slot: Slot): void {
+    const index = this.slots.indexOf(slot);
+    if (index >= 0) this.slots.splice(index, 1);
+    void slot.worker.terminate();
   }
 
   /** A dead worker fails its task and is replaced on demand. */

@@ -89,7 +89,7 @@ export class UrlImageFetcher {
     // the URL parser: 2130706433, 0177.0.0.1 and 0x7f.1 are all 127.0.0.1 by now; parseIp again to be sure).
     const literal = parseIp(host);
     if (literal !== undefined) {
-      const verdict = checkAddress(literal.toString(), this.options.policy);
+      const verdict = checkAddress(host, this.options.policy);
       if (!verdict.allowed) throw ImageProblem.urlRefused(`image_url refused: ${verdict.reason}.`);
     }
     return url;

@@ -1,4 +1,4 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 
 /** No control characters (C0, DEL, C1): a prompt is one line of text. */
@@ -65,7 +65,7 @@ export class CaptionJsonRequestDto extends CaptionOptionsDto {
 
 /** multipart/form-data: the file `image` plus the options as fields (for the OpenAPI document). */
 export class CaptionMultipartRequestDto extends CaptionOptionsDto {
-  @ApiPropertyOptional({
+  @ApiProperty({
     type: 'string',
     format: 'binary',
     description: 'The image file (JPEG, PNG, WebP, GIF, AVIF/HEIF, TIFF).',

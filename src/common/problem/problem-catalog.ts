@@ -25,6 +25,7 @@ export const PROBLEM_CATALOG = {
   'image.undecodable': { status: 422, title: 'Undecodable image' },
   'image.too_many_pixels': { status: 422, title: 'Image has too many pixels' },
   'image.too_many_frames': { status: 422, title: 'Image has too many frames' },
+  'image.decode_busy': { status: 503, title: 'Server busy decoding images' },
   'image_url.refused': { status: 400, title: 'image_url refused' },
   'image_url.fetch_failed': { status: 400, title: 'image_url could not be fetched' },
   'image_url.too_large': { status: 413, title: 'Image at image_url too large' },
