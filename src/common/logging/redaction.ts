@@ -155,7 +155,15 @@ export function redactLogObject(object: Record<string, unknown>): Record<string,
   return scrub(object, 4) as Record<string, unknown>;
 }
 
-/** A serializer's output with JWT-shaped strings redacted (errors: message, stack, causes). */
-export function redactSerialized<T>(value: T): T {
-  return redactLogObject({ value }).value as T;
+/**
+ * A serializer's output (pino's error serializer builds objects on its own prototype) with JWT-shaped
+ * strings redacted in its own members and nested ones (message, stack, causes, aggregated errors).
+ */
+export function redactSerialized<T>(value: T, depth = 4): T {
+  if (typeof value === 'string') return redactJwts(value) as T;
+  if (depth < 0 || typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map((v: unknown) => redactSerialized(v, depth - 1)) as T;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = redactSerialized(v, depth - 1);
+  return out as T;
 }
