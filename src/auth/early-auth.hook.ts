@@ -60,7 +60,9 @@ export function installEarlyAuth(fastify: FastifyInstance, strategy: Strategy): 
     try {
       (request as unknown as EarlyVerifiedRequest)[VERIFIED_SUBJECT] = subjectOrProblem(err, user, info);
     } catch (problem) {
-      if (!(problem instanceof AppError)) throw problem;
+      // Anything unexpected is left to the guard, which runs the strategy again inside Nest, so it
+      // reaches the problem filter (a 500 with an error id, logged once) like any other error.
+      if (!(problem instanceof AppError)) return;
       // The body (if any) is never read: close the connection once the answer is out.
       reply.raw.once('finish', () => request.raw.socket?.destroySoon());
       return refuse(request, reply, problem);
