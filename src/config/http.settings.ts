@@ -52,7 +52,7 @@ export class HttpSettings {
   @IsInt()
   @Min(1000)
   @Max(3_600_000)
-  HTTP_REQUEST_TIMEOUT_MS = 60_000;
+  HTTP_REQUEST_TIMEOUT_MS = 120_000;
 
   /**
    * Slowest body accepted: a request body arriving at fewer bytes per second than this over a window of

@@ -31,7 +31,7 @@ test('HttpSettings: defaults of .env.example; bad values named', () => {
       MANAGEMENT_PORT: 9464,
       MANAGEMENT_HOST: '127.0.0.1',
       HTTP_HEADERS_TIMEOUT_MS: 10_000,
-      HTTP_REQUEST_TIMEOUT_MS: 60_000,
+      HTTP_REQUEST_TIMEOUT_MS: 120_000,
       HTTP_BODY_MIN_BYTES_PER_SECOND: 4096,
       HTTP_BODY_RATE_WINDOW_MS: 5000,
       LOG_LEVEL: 'info',
