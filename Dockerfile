@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # Captioner API and CPU worker image (one image, two commands):
 #   API (default):  node dist/main.js    listens on PORT (3000)
-#   CPU worker:     node dist/worker.js  serves /health/* and /metrics on WORKER_HEALTH_PORT (3001)
+#   CPU worker:     node dist/worker.js  serves /health/* on WORKER_HEALTH_PORT (3001), /metrics on MANAGEMENT_PORT (9464)
 # The GPU worker has its own image (Dockerfile.gpu). Model bundles are not baked in: mount one at
 # MODEL_PATH (the Helm chart uses a PVC, an image volume or the exporter init container, Dockerfile.exporter).
 #

@@ -62,7 +62,7 @@ TOKEN=$token
 
 curl -s -H "Authorization: Bearer \$TOKEN" -F image=@${image:-photo.jpg} -F num_captions=3 http://127.0.0.1:$port/api/v1/caption
 curl -s -H "Authorization: Bearer \$TOKEN" -F image=@${image:-photo.jpg} -F prompt="a picture of" http://127.0.0.1:$port/api/v1/caption
-OpenAPI: http://127.0.0.1:$port/docs   Health: http://127.0.0.1:$port/health/ready   Metrics: http://127.0.0.1:$port/metrics
+OpenAPI: http://127.0.0.1:$port/docs   Health: http://127.0.0.1:$port/health/ready   Metrics: http://127.0.0.1:${MANAGEMENT_PORT:-9464}/metrics
 Ctrl-C stops the API.
 MSG
 wait "$api"

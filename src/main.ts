@@ -7,6 +7,7 @@ import { AuthSettings } from './auth/auth.settings';
 import { createApp } from './bootstrap/create-app';
 import { checkQueueRedisPolicy } from './bootstrap/queue-redis-policy';
 import { HttpSettings } from './config/http.settings';
+import { startManagementServer } from './health/worker-health.server';
 import { ConfigError, loadSettings } from './config/load-settings';
 import { RedisSettings } from './config/redis.settings';
 import { validateAllSettings } from './config/validate-settings';
@@ -22,6 +23,8 @@ async function main(): Promise<void> {
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   await app.listen({ port: http.PORT, host: http.HOST });
   new Logger('Main').log(`API listening on http://${http.HOST}:${http.PORT}`);
+  // /metrics (and the probes) off the public listener; it lives until the process exits.
+  await startManagementServer(app, http.MANAGEMENT_PORT, http.MANAGEMENT_HOST);
 }
 
 function configErrorIn(err: unknown): ConfigError | undefined {

@@ -1,6 +1,7 @@
 /**
  * Worker process entry point: `node dist/worker.js`. Loads and warms the model (ModelModule init), then
- * announces it, serves health/metrics on WORKER_HEALTH_PORT and starts consuming. SIGTERM/SIGINT: stop
+ * announces it, serves the probes on HOST:WORKER_HEALTH_PORT and /metrics (with the probes) on
+ * MANAGEMENT_HOST:MANAGEMENT_PORT, and starts consuming. SIGTERM/SIGINT: stop
  * taking jobs, finish the active ones (BullMQ worker.close), then close everything and exit.
  */
 import 'reflect-metadata';
@@ -11,7 +12,7 @@ import { PinoNestLogger } from './common/logging/pino-nest.logger';
 import { HttpSettings } from './config/http.settings';
 import { ConfigError } from './config/load-settings';
 import { RedisSettings } from './config/redis.settings';
-import { startWorkerHealthServer } from './health/worker-health.server';
+import { startManagementServer, startWorkerHealthServer } from './health/worker-health.server';
 import { CaptionWorker } from './jobs/caption.worker';
 import { ModelAnnouncer } from './jobs/model-announcer';
 import { CAPTION_MODEL, type CaptionModel } from './model/caption-model.port';
@@ -29,7 +30,9 @@ async function main(): Promise<void> {
   const info = model.info();
   logger.log(`model ${info.id} ${info.version} ready (${info.executionProvider})`);
 
-  const health = await startWorkerHealthServer(app, app.get(HttpSettings).WORKER_HEALTH_PORT);
+  const http = app.get(HttpSettings);
+  const health = await startWorkerHealthServer(app, http.WORKER_HEALTH_PORT, http.HOST);
+  const management = await startManagementServer(app, http.MANAGEMENT_PORT, http.MANAGEMENT_HOST);
   const announcer = app.get(ModelAnnouncer);
   const worker = app.get(CaptionWorker);
   announcer.start(info);
@@ -45,6 +48,7 @@ async function main(): Promise<void> {
       announcer.stop();
       await worker.close();
       await health.close();
+      await management.close();
       await app.close();
       logger.log(`stopped in ${Date.now() - started} ms`);
       process.exit(0);

@@ -196,6 +196,9 @@ export function metricValue(exposition: string, name: string): number {
 
 export class OursSystem extends System {
   workerPort = 0;
+  /** /metrics lives on each process's management listener (MANAGEMENT_PORT), not on PORT. */
+  private apiManagementPort = 0;
+  private workerManagementPort = 0;
   private token?: string;
 
   constructor(kind: 'queue' | 'embedded', variant: Variant, ctx: BenchContext) {
@@ -240,6 +243,8 @@ export class OursSystem extends System {
   async start(redisDb: number): Promise<void> {
     this.port = await freePort();
     this.workerPort = await freePort();
+    this.apiManagementPort = await freePort();
+    this.workerManagementPort = await freePort();
     const env = this.env(redisDb);
     const dist = join(this.ctx.root, 'dist');
     if (this.kind === 'queue') {
@@ -248,7 +253,7 @@ export class OursSystem extends System {
         process.execPath,
         [...this.nodeArgs('worker'), join(dist, 'worker.js')],
         {
-          env,
+          env: { ...env, MANAGEMENT_PORT: String(this.workerManagementPort) },
           cwd: this.ctx.root,
           log: join(this.ctx.logDir, `${this.id}-worker.log`),
         },
@@ -266,7 +271,7 @@ export class OursSystem extends System {
       process.execPath,
       [...this.nodeArgs('api'), join(dist, 'main.js')],
       {
-        env,
+        env: { ...env, MANAGEMENT_PORT: String(this.apiManagementPort) },
         cwd: this.ctx.root,
         log: join(this.ctx.logDir, `${this.id}-api.log`),
       },
@@ -341,8 +346,8 @@ export class OursSystem extends System {
   /** The process whose /metrics records inferences: the worker in queue mode, the API when embedded. */
   private metricsUrl(): string {
     return this.kind === 'queue'
-      ? `http://127.0.0.1:${this.workerPort}/metrics`
-      : `http://127.0.0.1:${this.port}/metrics`;
+      ? `http://127.0.0.1:${this.workerManagementPort}/metrics`
+      : `http://127.0.0.1:${this.apiManagementPort}/metrics`;
   }
 
   async inferences(): Promise<InferenceCount> {

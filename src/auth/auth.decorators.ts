@@ -5,10 +5,12 @@ import {
   UseGuards,
   type ExecutionContext,
 } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiBearerAuth } from '@nestjs/swagger';
 import { ApiProblemResponse } from '../common/problem/api-problem.decorator';
 import { SubjectThrottlerGuard } from '../throttling/subject-throttler.guard';
 import type { AuthenticatedSubject } from './authenticated-subject';
+import { EARLY_AUTH_ROUTE_CONFIG } from './early-auth.hook';
 import { JwtAuthGuard } from './jwt-auth.guard';
 import { REQUIRED_SCOPES, ScopesGuard } from './scopes.guard';
 
@@ -17,11 +19,13 @@ export const BEARER_SCHEME = 'bearer';
 
 /**
  * Guards a route or controller: a valid Bearer JWT (401), then the per-subject rate limit (429), then
- * every listed scope (403). Also documents the scheme and the three error answers in OpenAPI.
+ * every listed scope (403). Also documents the scheme and the three error answers in OpenAPI. On a
+ * method, the token is verified before the body is read (early-auth.hook.ts); on a class, by the guard.
  */
 export function Auth(...scopes: string[]): MethodDecorator & ClassDecorator {
   return applyDecorators(
     SetMetadata(REQUIRED_SCOPES, scopes),
+    RouteConfig(EARLY_AUTH_ROUTE_CONFIG),
     UseGuards(JwtAuthGuard, SubjectThrottlerGuard, ScopesGuard),
     ApiBearerAuth(BEARER_SCHEME),
     ApiProblemResponse(401, 'Missing, malformed, expired or otherwise invalid Bearer token', {

@@ -15,6 +15,6 @@ import { ScopesGuard } from './scopes.guard';
 @Module({
   imports: [PassportModule.register({ session: false })],
   providers: [provideSettings(AuthSettings), JwtStrategy, JwtAuthGuard, ScopesGuard],
-  exports: [AuthSettings, PassportModule, JwtAuthGuard, ScopesGuard],
+  exports: [AuthSettings, PassportModule, JwtStrategy, JwtAuthGuard, ScopesGuard],
 })
 export class AuthModule {}

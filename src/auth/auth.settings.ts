@@ -1,6 +1,9 @@
 import { inspect } from 'node:util';
 import {
+  IsInt,
   IsOptional,
+  Max,
+  Min,
   IsString,
   MinLength,
   registerDecorator,
@@ -123,6 +126,24 @@ export class AuthSettings {
   @MinLength(1)
   JWT_AUDIENCE = 'captioner-api';
 
+  /**
+   * Clock skew allowed between the token issuer and this server, in seconds: for exp, nbf and an iat in
+   * the future (a token issued "later than now" beyond this is refused).
+   */
+  @IsInt()
+  @Min(0)
+  @Max(300)
+  JWT_CLOCK_SKEW_SECONDS = 5;
+
+  /**
+   * Longest token lifetime accepted (exp - iat), in seconds; 0 accepts any. When set, tokens must carry
+   * iat as well as exp.
+   */
+  @IsInt()
+  @Min(0)
+  @Max(31_536_000)
+  JWT_MAX_LIFETIME_SECONDS = 0;
+
   /** The verification key and the algorithms it allows (call only on validated settings). */
   verification(): KeyVerification {
     if (this.JWT_SECRET) return { kind: 'secret', algorithms: ['HS256'], secret: this.JWT_SECRET };
@@ -144,6 +165,8 @@ export class AuthSettings {
       JWT_PRIVATE_KEY: this.JWT_PRIVATE_KEY ? '[hidden]' : undefined,
       JWT_ISSUER: this.JWT_ISSUER,
       JWT_AUDIENCE: this.JWT_AUDIENCE,
+      JWT_CLOCK_SKEW_SECONDS: this.JWT_CLOCK_SKEW_SECONDS,
+      JWT_MAX_LIFETIME_SECONDS: this.JWT_MAX_LIFETIME_SECONDS,
     };
   }
 

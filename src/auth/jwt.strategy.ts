@@ -1,6 +1,8 @@
 /**
  * passport-jwt strategy: Bearer header only (never the query string), algorithms pinned to the
- * configured key, issuer and audience required, exp required and nbf honoured with a 5 s clock tolerance.
+ * configured key, issuer and audience required, exp required, nbf honoured and a future iat refused with
+ * JWT_CLOCK_SKEW_SECONDS of tolerance, an optional longest lifetime (JWT_MAX_LIFETIME_SECONDS), and no
+ * critical header extension (RFC 7515 section 4.1.11: this server understands none).
  */
 import { createSecretKey, KeyObject } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -14,8 +16,47 @@ import { scopesOf, type AuthenticatedSubject } from './authenticated-subject';
 import type { KeyVerification } from './jwt-keys';
 
 export const JWT_STRATEGY = 'jwt';
-export const CLOCK_TOLERANCE_SECONDS = 5;
 const MAX_SUBJECT_LENGTH = 256;
+/** JWS header extensions this server understands and processes: none (so any `crit` is refused). */
+const UNDERSTOOD_CRITICAL_HEADERS: ReadonlySet<string> = new Set();
+
+/** What jsonwebtoken hands to validate() with `complete: true`. */
+export interface DecodedJwt {
+  header: Record<string, unknown>;
+  payload: Record<string, unknown> | string;
+}
+
+/**
+ * RFC 7515 section 4.1.11: `crit` lists header parameters the recipient must understand; an empty list,
+ * a non-string, a name absent from the header or one this server does not understand makes it invalid.
+ */
+export function criticalHeadersUnderstood(header: Record<string, unknown>): boolean {
+  const { crit } = header;
+  if (crit === undefined) return true;
+  if (!Array.isArray(crit) || crit.length === 0) return false;
+  return crit.every(
+    (name) => typeof name === 'string' && name in header && UNDERSTOOD_CRITICAL_HEADERS.has(name),
+  );
+}
+
+/** Why the token's times are refused (beyond what jsonwebtoken checks: exp, nbf), or undefined. */
+export function timeProblem(
+  payload: Record<string, unknown>,
+  settings: Pick<AuthSettings, 'JWT_CLOCK_SKEW_SECONDS' | 'JWT_MAX_LIFETIME_SECONDS'>,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): string | undefined {
+  const { iat, exp } = payload;
+  // jsonwebtoken accepts a token without exp; this API does not (a leaked token must die).
+  if (typeof exp !== 'number') return 'no exp';
+  if (iat !== undefined && typeof iat !== 'number') return 'iat is not a number';
+  if (typeof iat === 'number' && iat > nowSeconds + settings.JWT_CLOCK_SKEW_SECONDS)
+    return 'iat in the future';
+  if (settings.JWT_MAX_LIFETIME_SECONDS > 0) {
+    if (typeof iat !== 'number') return 'no iat';
+    if (exp - iat > settings.JWT_MAX_LIFETIME_SECONDS) return 'lifetime too long';
+  }
+  return undefined;
+}
 
 /**
  * RFC 6750 section 2.1: the scheme (any case), spaces, one b64token, nothing else. passport-jwt's own
@@ -80,7 +121,8 @@ export function strategyOptions(settings: AuthSettings): StrategyOptionsWithoutR
     algorithms: verification.algorithms,
     issuer: settings.JWT_ISSUER,
     audience: settings.JWT_AUDIENCE,
-    jsonWebTokenOptions: { clockTolerance: CLOCK_TOLERANCE_SECONDS },
+    // complete: validate() gets the header too (for `crit`).
+    jsonWebTokenOptions: { clockTolerance: settings.JWT_CLOCK_SKEW_SECONDS, complete: true },
   };
   switch (verification.kind) {
     case 'secret':
@@ -94,15 +136,17 @@ export function strategyOptions(settings: AuthSettings): StrategyOptionsWithoutR
 
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
-  constructor(settings: AuthSettings) {
+  constructor(private readonly settings: AuthSettings) {
     super(strategyOptions(settings));
   }
 
   /** Runs after the signature, algorithm, iss, aud, exp and nbf checks passed. */
-  validate(payload: Record<string, unknown>): AuthenticatedSubject {
-    const { sub, exp } = payload;
-    // jsonwebtoken accepts a token without exp; this API does not (a leaked token must die).
-    if (typeof exp !== 'number') throw AuthProblems.unauthorized('invalid');
+  validate(decoded: DecodedJwt): AuthenticatedSubject {
+    const { header, payload } = decoded;
+    if (typeof payload !== 'object' || payload === null) throw AuthProblems.unauthorized('invalid');
+    if (!criticalHeadersUnderstood(header)) throw AuthProblems.unauthorized('invalid');
+    if (timeProblem(payload, this.settings) !== undefined) throw AuthProblems.unauthorized('invalid');
+    const { sub } = payload;
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUBJECT_LENGTH) {
       throw AuthProblems.unauthorized('invalid');
     }

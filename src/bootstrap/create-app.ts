@@ -1,12 +1,16 @@
 /**
  * Builds the API application on Fastify without listening: main.ts listens on PORT, e2e tests on port 0.
- * Everything HTTP-wide lives here: body and multipart limits, proxy trust, request ids, security headers,
+ * Everything HTTP-wide lives here: body and multipart limits, receive timeouts and the slowest body,
+ * proxy trust, request ids, security headers, authentication before the body, the JSON depth limit,
  * /api prefix and URI versioning, validation, the problem+json filter, metrics, docs and the drain.
  */
 import { RequestMethod, VersioningType, type DynamicModule, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { Logger as PinoLogger } from 'pino';
 import { AppModule } from '../app.module';
+import { installEarlyAuth } from '../auth/early-auth.hook';
+import { JwtStrategy } from '../auth/jwt.strategy';
 import { HttpSettings } from '../config/http.settings';
 import { loadSettings } from '../config/load-settings';
 import { installAccessLog } from '../common/logging/access-log.hook';
@@ -19,7 +23,9 @@ import { installHttpMetrics } from '../metrics/http-metrics.hook';
 import { MetricsService } from '../metrics/metrics.service';
 import { setupDocs } from './docs';
 import { DrainingFastifyAdapter } from './draining-fastify.adapter';
+import { useDepthLimitedJsonParser } from './json-body.parser';
 import { requestIdFor } from './request-id';
+import { installMinimumBodyRate, requestLimitOptions } from './request-limits';
 import { installResponseHeaders, registerSecurityHeaders } from './security-headers';
 
 export const API_PREFIX = 'api';
@@ -64,6 +70,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
       genReqId: requestIdFor,
       return503OnClosing: false,
       multipart: { limits: multipartLimits(image.MAX_UPLOAD_BYTES), throwFileSizeLimit: true },
+      ...requestLimitOptions(http),
     },
     http.SHUTDOWN_DRAIN_TIMEOUT_MS,
   );
@@ -78,10 +85,17 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   else app.flushLogs();
 
   const fastify = app.getHttpAdapter().getInstance();
-  if (logger) installAccessLog(fastify, app.get(ROOT_LOGGER, { strict: false }));
+  const rootLogger = logger ? app.get<PinoLogger>(ROOT_LOGGER, { strict: false }) : undefined;
+  if (rootLogger) installAccessLog(fastify, rootLogger);
   registerSecurityHeaders(app);
   installResponseHeaders(fastify);
   adapter.installDrainHook(fastify);
+  // After the security headers (a 401 carries them), before the body is read.
+  const strategy = app.get(JwtStrategy, { strict: false, optional: true } as never) as
+    JwtStrategy | undefined;
+  if (strategy) installEarlyAuth(fastify, strategy);
+  installMinimumBodyRate(fastify, http, rootLogger);
+  useDepthLimitedJsonParser(app, image.maxJsonBodyBytes);
   installHttpMetrics(fastify, app.get(MetricsService, { strict: false }));
 
   app.setGlobalPrefix(API_PREFIX, {
@@ -89,7 +103,6 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
       { path: 'health/live', method: RequestMethod.GET },
       { path: 'health/ready', method: RequestMethod.GET },
       { path: 'health/startup', method: RequestMethod.GET },
-      { path: 'metrics', method: RequestMethod.GET },
     ],
   });
   app.enableVersioning({ type: VersioningType.URI });

@@ -16,7 +16,7 @@ import { CommonProblems, PROBLEM_CONTENT_TYPE, problemBody } from '../common/pro
 export type AdapterOptions = FastifyServerOptions & { multipart?: boolean | FastifyMultipartOptions };
 
 /** Paths answered normally while draining. */
-const SERVED_WHILE_DRAINING = new Set(['/health/live', '/metrics']);
+const SERVED_WHILE_DRAINING = new Set(['/health/live']);
 
 export class DrainingFastifyAdapter extends FastifyAdapter {
   private readonly drainLogger = new Logger('Shutdown');

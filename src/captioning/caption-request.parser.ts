@@ -5,7 +5,7 @@
  */
 import { Injectable } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
-import { validate } from 'class-validator';
+import { getMetadataStorage, validate } from 'class-validator';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../common/app-error';
 import { ImageIntake, type ImageSource } from '../image/image-intake.service';
@@ -24,10 +24,33 @@ export function badRequest(detail: string): AppError {
   return new AppError({ code: 'request.invalid', status: 400, title: 'Invalid request', detail });
 }
 
-/** Validates a plain object against a DTO class; unknown members are refused. */
+const knownKeysByClass = new WeakMap<object, ReadonlySet<string>>();
+
+/** The members a DTO class declares (those with validation rules). */
+function knownKeys(cls: new () => object): ReadonlySet<string> {
+  let keys = knownKeysByClass.get(cls);
+  if (keys === undefined) {
+    const rules = getMetadataStorage().getTargetValidationMetadatas(cls, '', true, false);
+    keys = new Set(rules.map((rule) => rule.propertyName));
+    knownKeysByClass.set(cls, keys);
+  }
+  return keys;
+}
+
+/**
+ * Validates a plain object against a DTO class. Unknown members are refused before class-transformer
+ * sees the object, so it only ever walks the members the DTO declares.
+ */
 export async function validated<T extends object>(cls: new () => T, plain: unknown): Promise<T> {
   if (typeof plain !== 'object' || plain === null || Array.isArray(plain)) {
     throw badRequest('The body must be a JSON object.');
+  }
+  const known = knownKeys(cls);
+  const unknown = Object.keys(plain).filter((key) => !known.has(key));
+  if (unknown.length > 0) {
+    // Names only (class-validator's wording), bounded: never values, never an unbounded list.
+    const shown = unknown.slice(0, 5).map((key) => `property ${key.slice(0, 64)} should not exist`);
+    throw badRequest(`${shown.join('; ')}${unknown.length > 5 ? '; ...' : ''}`);
   }
   const dto = plainToInstance(cls, plain);
   const errors = await validate(dto, {

@@ -1,8 +1,9 @@
 /**
- * The worker's probe and scrape endpoint: the worker is a Nest application context without an HTTP
- * listener, so a tiny node:http server serves /health/live, /health/ready, /health/startup and /metrics
- * with the same HealthChecks and MetricsService as the API. Import HealthModule and MetricsModule in the
- * worker's module.
+ * Small node:http listeners for probes and scrapes, with the same HealthChecks and MetricsService as the
+ * API's routes (import HealthModule and MetricsModule in the process's module):
+ * - the management listener (both processes, MANAGEMENT_HOST:MANAGEMENT_PORT): /metrics and the probes;
+ * - the worker's probe listener (HOST:WORKER_HEALTH_PORT): the probes only, since the worker is a Nest
+ *   application context without an HTTP listener of its own.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -31,9 +32,36 @@ function sendJson(
   res.end(text);
 }
 
-export async function startWorkerHealthServer(
+export interface EndpointsOptions {
+  port: number;
+  host: string;
+  /** Serve /metrics too (the management listener). */
+  metrics: boolean;
+  /** For the log line. */
+  name: string;
+}
+
+/** The worker's probe listener: /health/* on HOST:WORKER_HEALTH_PORT. */
+export function startWorkerHealthServer(
   app: INestApplicationContext,
   port: number,
+  host: string,
+): Promise<WorkerHealthServer> {
+  return startEndpointsServer(app, { port, host, metrics: false, name: 'worker health server' });
+}
+
+/** The management listener: /metrics and /health/* on MANAGEMENT_HOST:MANAGEMENT_PORT. */
+export function startManagementServer(
+  app: INestApplicationContext,
+  port: number,
+  host: string,
+): Promise<WorkerHealthServer> {
+  return startEndpointsServer(app, { port, host, metrics: true, name: 'management server' });
+}
+
+export async function startEndpointsServer(
+  app: INestApplicationContext,
+  options: EndpointsOptions,
 ): Promise<WorkerHealthServer> {
   const checks = app.get(HealthChecks, { strict: false });
   const metrics = app.get(MetricsService, { strict: false });
@@ -57,7 +85,7 @@ export async function startWorkerHealthServer(
       sendJson(res, report.httpStatus, report.body);
       return;
     }
-    if (path === '/metrics') {
+    if (options.metrics && path === '/metrics') {
       const { contentType, body } = await metrics.metrics();
       res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
       res.end(body);
@@ -67,11 +95,12 @@ export async function startWorkerHealthServer(
       res,
       404,
       'Not found',
-      'The worker serves only /health/live, /health/ready, /health/startup and /metrics.',
+      `This listener serves only /health/live, /health/ready, /health/startup${options.metrics ? ' and /metrics' : ''}.`,
     );
   };
 
-  const server = createServer((req, res) => {
+  // Idle and slow connections are bounded here too (a scraper or a probe sends a few hundred bytes).
+  const server = createServer({ headersTimeout: 5000, requestTimeout: 10_000 }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       logger.error({ err }, 'worker health endpoint failed');
       if (!res.headersSent)
@@ -81,13 +110,13 @@ export async function startWorkerHealthServer(
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, () => {
+    server.listen(options.port, options.host, () => {
       server.off('error', reject);
       resolve();
     });
   });
   const bound = (server.address() as AddressInfo).port;
-  logger.log(`worker health server listening on port ${bound}`);
+  logger.log(`${options.name} listening on ${options.host}:${bound}`);
 
   return {
     port: bound,

@@ -31,6 +31,8 @@ const WORKER = `${FULLNAME}-worker`;
 const DERIVED = [
   'PORT',
   'WORKER_HEALTH_PORT',
+  'MANAGEMENT_PORT',
+  'MANAGEMENT_HOST',
   'MODEL_PATH',
   'MODEL_URI',
   'MODEL_CACHE_DIR',
@@ -130,7 +132,8 @@ describe('.env.example settings through the chart', () => {
     assert.equal(w.ports?.[0].containerPort, 9090);
     assert.equal(value(r.environment(w), 'MODEL_PATH'), '/bundles/blip-large');
     assert.equal(value(r.environment(w), 'EXECUTION_PROVIDER'), 'cpu');
-    assert.equal(r.get('Service', `${WORKER}-metrics`).spec.ports[0].port, 9090);
+    assert.equal(r.get('Service', `${WORKER}-metrics`).spec.ports[0].port, 9464, 'the management port');
+    assert.equal(value(r.environment(w), 'MANAGEMENT_PORT'), '9464');
   });
 
   test('the secret settings are settable through secrets.* and reach the processes by reference', () => {

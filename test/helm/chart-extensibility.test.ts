@@ -356,17 +356,21 @@ describe('PodDisruptionBudgets never block node drains', () => {
 });
 
 describe('NetworkPolicy narrowing keeps Prometheus scraping', () => {
-  test('API port narrowed to the load balancer: metricsFrom peers are admitted to it too', () => {
+  test('API port narrowed to the load balancer: the scraper still reaches the management port', () => {
     const r = render({ files: ['extended-values.yaml'] });
-    const from = r.get('NetworkPolicy', API).spec.ingress[0].from as object[];
-    assert.deepEqual(from, [
-      { ipBlock: { cidr: '10.0.0.0/16' } },
-      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
-    ]);
+    const scraper = [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }];
+    const ingress = r.get('NetworkPolicy', API).spec.ingress as {
+      ports: { port: string }[];
+      from: object[];
+    }[];
+    // The API port admits the load balancer only; /metrics is not served there.
+    assert.deepEqual(ingress[0], {
+      ports: [{ port: 'http', protocol: 'TCP' }],
+      from: [{ ipBlock: { cidr: '10.0.0.0/16' } }],
+    });
+    assert.deepEqual(ingress[1], { ports: [{ port: 'management', protocol: 'TCP' }], from: scraper });
     const worker = r.get('NetworkPolicy', WORKER).spec.ingress[0].from as object[];
-    assert.deepEqual(worker, [
-      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
-    ]);
+    assert.deepEqual(worker, scraper);
   });
 
   test('narrowed with a ServiceMonitor and no metricsFrom: refused, naming the fix', () => {

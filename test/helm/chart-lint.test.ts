@@ -177,6 +177,12 @@ const BAD: { name: string; input: ValuesInput; error: RegExp; by: 'schema' | 'ru
     by: 'rules',
   },
   {
+    name: 'the management port on the API or worker probe port',
+    input: { values: [{ metrics: { port: 3001 } }] },
+    error: /metrics.port/,
+    by: 'rules',
+  },
+  {
     name: 'two JWT verification methods',
     input: {
       values: [{ secrets: { jwtSecret: 's'.repeat(40) }, config: { JWT_JWKS_URL: 'https://idp/jwks' } }],

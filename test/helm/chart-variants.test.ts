@@ -188,9 +188,13 @@ describe('GPU workers with KEDA (ci/gpu-keda-values.yaml)', () => {
     assert.equal(ann['alb.ingress.kubernetes.io/healthcheck-path'], '/health/ready');
   });
 
-  test('ServiceMonitors scrape /metrics on the API http port and the worker metrics port', () => {
+  test('ServiceMonitors scrape /metrics on the management port of both processes, never the public one', () => {
+    assert.ok(
+      !(r.get('Service', API).spec.ports as { name: string }[]).some((p) => p.name === 'metrics'),
+      'the public API Service does not carry the management port',
+    );
     for (const [name, port] of [
-      [API, 'http'],
+      [API, 'metrics'],
       [WORKER, 'metrics'],
     ]) {
       const sm = r.get('ServiceMonitor', name);
@@ -211,15 +215,40 @@ describe('GPU workers with KEDA (ci/gpu-keda-values.yaml)', () => {
             ) && (s.spec.ports as { name: string }[]).some((p) => p.name === port),
         );
       assert.ok(svc, `no Service with port ${port} for ServiceMonitor ${name}`);
+      const target = (svc.spec.ports as { name: string; targetPort: string }[]).find((p) => p.name === port);
+      assert.equal(target?.targetPort, 'management');
     }
   });
 
-  test('NetworkPolicies: API in on its port only, worker in on health only, both out to DNS and Redis', () => {
+  test('the management listener: MANAGEMENT_PORT and MANAGEMENT_HOST reach both containers, on a named port', () => {
+    for (const [deployment, container] of [
+      [API, 'api'],
+      [WORKER, 'worker'],
+    ]) {
+      const c = r.container(deployment, container);
+      const env = (c.env ?? []) as { name: string; value?: string }[];
+      const port = env.find((e) => e.name === 'MANAGEMENT_PORT')?.value;
+      assert.equal(port, '9464');
+      const host = env.find((e) => e.name === 'MANAGEMENT_HOST')?.value;
+      assert.equal(host, '0.0.0.0', 'reachable by the scraper (the NetworkPolicy filters)');
+      assert.ok(c.ports?.some((p) => p.name === 'management' && String(p.containerPort) === port));
+    }
+  });
+
+  test('NetworkPolicies: API in on its port, management only from the scraper, both out to DNS and Redis', () => {
     const api = r.get('NetworkPolicy', API);
     assert.deepEqual(api.spec.policyTypes, ['Ingress', 'Egress']);
     assert.deepEqual(api.spec.ingress[0].ports, [{ port: 'http', protocol: 'TCP' }]);
     const worker = r.get('NetworkPolicy', WORKER);
-    assert.deepEqual(worker.spec.ingress[0].ports, [{ port: 'health', protocol: 'TCP' }]);
+    // The profile's networkPolicy.metricsFrom: the monitoring namespace.
+    const scraper = [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }];
+    assert.deepEqual(api.spec.ingress[1], {
+      ports: [{ port: 'management', protocol: 'TCP' }],
+      from: scraper,
+    });
+    assert.deepEqual(worker.spec.ingress, [
+      { ports: [{ port: 'management', protocol: 'TCP' }], from: scraper },
+    ]);
     for (const np of [api, worker]) {
       const egress = np.spec.egress as { ports?: { port: number | string }[] }[];
       assert.ok(

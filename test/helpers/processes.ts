@@ -27,6 +27,8 @@ export class ServiceProcess {
     readonly child: ChildProcess,
     /** The HTTP port: the API's, or the worker's health server. */
     readonly port: number,
+    /** The management listener's port (/metrics and the probes). */
+    readonly managementPort: number,
   ) {
     children.add(child);
     const keep = (chunk: Buffer): void => {
@@ -45,6 +47,11 @@ export class ServiceProcess {
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Where /metrics is served (the management listener, on loopback). */
+  get managementUrl(): string {
+    return `http://127.0.0.1:${this.managementPort}`;
   }
 
   get logs(): string {
@@ -118,19 +125,22 @@ function entry(file: string): string {
   return path;
 }
 
-function launch(name: string, file: string, env: Env, port: number): ServiceProcess {
+async function launch(name: string, file: string, env: Env, port: number): Promise<ServiceProcess> {
+  const managementPort = env.MANAGEMENT_PORT !== undefined ? Number(env.MANAGEMENT_PORT) : await freePort();
   const child = spawn(process.execPath, [entry(file)], {
     cwd: repoRoot,
-    env: Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as NodeJS.ProcessEnv,
+    env: Object.fromEntries(
+      Object.entries({ ...env, MANAGEMENT_PORT: String(managementPort) }).filter(([, v]) => v !== undefined),
+    ) as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return new ServiceProcess(name, child, port);
+  return new ServiceProcess(name, child, port, managementPort);
 }
 
 /** Starts the API and waits until /health/live answers (readiness is the caller's business). */
 export async function startApi(env: Env): Promise<ServiceProcess> {
   const port = await freePort();
-  const api = launch('api', 'main.js', { ...env, PORT: String(port) }, port);
+  const api = await launch('api', 'main.js', { ...env, PORT: String(port) }, port);
   await api.waitFor('/health/live');
   return api;
 }
@@ -138,7 +148,7 @@ export async function startApi(env: Env): Promise<ServiceProcess> {
 /** Starts a worker and waits until its health server says it is ready (model warm, Redis up). */
 export async function startWorker(env: Env): Promise<ServiceProcess> {
   const port = await freePort();
-  const worker = launch('worker', 'worker.js', { ...env, WORKER_HEALTH_PORT: String(port) }, port);
+  const worker = await launch('worker', 'worker.js', { ...env, WORKER_HEALTH_PORT: String(port) }, port);
   await worker.waitFor('/health/ready');
   return worker;
 }
@@ -149,7 +159,7 @@ export async function metric(
   name: string,
   labels: Record<string, string> = {},
 ): Promise<number> {
-  const res = await fetch(`${service.url}/metrics`, { signal: AbortSignal.timeout(5000) });
+  const res = await fetch(`${service.managementUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
   const text = await res.text();
   let total = 0;
   for (const line of text.split('\n')) {

@@ -10,7 +10,7 @@ import { HttpSettings, type LogLevel } from '../../config/http.settings';
 import { provideSettings } from '../../config/provide-settings';
 import { logSink } from './log-sink';
 import { PinoNestLogger } from './pino-nest.logger';
-import { REDACT_PATHS, REDACTED, redactLogObject } from './redaction';
+import { REDACT_PATHS, REDACTED, redactJwts, redactLogObject, redactSerialized } from './redaction';
 
 /** Injection token of the process's pino logger. */
 export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
@@ -20,8 +20,17 @@ export function loggerOptions(level: LogLevel): LoggerOptions {
     level,
     timestamp: stdTimeFunctions.isoTime,
     redact: { paths: REDACT_PATHS, censor: REDACTED },
-    serializers: { err: stdSerializers.err },
+    serializers: { err: (err: Error) => redactSerialized(stdSerializers.err(err)) },
     formatters: { log: redactLogObject },
+    // The message string too: a token must not reach the log whichever argument carries it.
+    hooks: {
+      logMethod(args, method) {
+        method.apply(
+          this,
+          args.map((arg) => (typeof arg === 'string' ? redactJwts(arg) : arg)) as typeof args,
+        );
+      },
+    },
   };
 }
 

@@ -17,8 +17,14 @@ const SECRET_QUERY_PARAMS = [
   'password',
   'secret',
 ];
-/** A JWS in compact form (`eyJ` is base64url of `{"`): a bearer token whatever the parameter is called. */
-const JWT_SHAPE = /eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
+/**
+ * Candidates for a JWS/JWE in compact form: three to five base64url segments joined by dots, the first
+ * at least 10 characters. A candidate is a token when its first segment decodes to a JSON object's
+ * opening brace (a JOSE header), whatever the field, header or parameter carrying it.
+ */
+const JWT_CANDIDATE = /[A-Za-z0-9_-]{10,}(?:\.[A-Za-z0-9_-]*){2,4}/g;
+/** The quick pre-check: a base64url segment of a JSON object starts with `e` then one of these. */
+const JOSE_HEADER_START = /^e[w-z0-9_-]/;
 const IMAGE_FIELDS = ['image_base64', 'imageBase64', 'image_bytes', 'imageBytes', 'rgb'];
 const CREDENTIAL_FIELDS = ['authorization', 'cookie', 'token', 'access_token', 'password', 'secret'];
 
@@ -57,7 +63,7 @@ const LOGGED_HEADERS = [
 export function sanitizeUrl(url: string | undefined): string | undefined {
   if (!url) return url;
   const q = url.indexOf('?');
-  const path = (q < 0 ? url : url.slice(0, q)).replace(JWT_SHAPE, REDACTED);
+  const path = redactJwts(q < 0 ? url : url.slice(0, q));
   if (q < 0) return path;
   const query = url
     .slice(q + 1)
@@ -66,12 +72,28 @@ export function sanitizeUrl(url: string | undefined): string | undefined {
       const eq = pair.indexOf('=');
       const name = decodeURIComponentSafe(eq < 0 ? pair : pair.slice(0, eq)).toLowerCase();
       const value = eq < 0 ? '' : decodeURIComponentSafe(pair.slice(eq + 1));
-      return SECRET_QUERY_PARAMS.includes(name) || value.search(JWT_SHAPE) >= 0
+      return SECRET_QUERY_PARAMS.includes(name) || redactJwts(value) !== value
         ? `${pair.slice(0, eq < 0 ? pair.length : eq)}=${REDACTED}`
-        : pair.replace(JWT_SHAPE, REDACTED);
+        : redactJwts(pair);
     })
     .join('&');
   return `${path}?${query}`;
+}
+
+function isJoseHeader(segment: string): boolean {
+  if (!JOSE_HEADER_START.test(segment)) return false;
+  return Buffer.from(segment.slice(0, 8), 'base64url').toString('latin1').trimStart().startsWith('{');
+}
+
+/** `text` with every JWT-shaped value in it replaced by `[redacted]`. */
+export function redactJwts(text: string): string {
+  if (text.length < 14 || !text.includes('.')) return text;
+  return text.replace(JWT_CANDIDATE, (candidate) => {
+    const dot = candidate.indexOf('.');
+    if (isJoseHeader(candidate.slice(0, dot))) return REDACTED;
+    // Not a token from its first segment (a host name, say): one may start at the next one.
+    return `${candidate.slice(0, dot + 1)}${redactJwts(candidate.slice(dot + 1))}`;
+  });
 }
 
 function decodeURIComponentSafe(s: string): string {
@@ -90,11 +112,20 @@ interface SerializedRequest {
   remoteAddress?: string;
 }
 
-/** The access log's `req`: method, sanitized URL, a few harmless headers, the client address. */
+function redactValue(value: unknown): unknown {
+  if (typeof value === 'string') return redactJwts(value);
+  if (Array.isArray(value)) return value.map(redactValue);
+  return value;
+}
+
+/**
+ * The access log's `req`: method, sanitized URL, a few harmless headers (a JWT-shaped value in them
+ * redacted: a client may put a token in any header), the client address.
+ */
 export function serializeRequest(req: SerializedRequest): Record<string, unknown> {
   const headers: Record<string, unknown> = {};
   for (const name of LOGGED_HEADERS) {
-    if (req.headers?.[name] !== undefined) headers[name] = req.headers[name];
+    if (req.headers?.[name] !== undefined) headers[name] = redactValue(req.headers[name]);
   }
   return { method: req.method, url: sanitizeUrl(req.url), headers, remoteAddress: req.remoteAddress };
 }
@@ -106,12 +137,13 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * pino `formatters.log`, over the first two levels of plain objects and arrays (what this code logs):
- * the secret fields become `[redacted]`, byte arrays their length. Other objects (a raw request, an
- * error) are left to their serializers.
+ * pino `formatters.log`, over the first four levels of plain objects and arrays (what this code logs):
+ * the secret fields become `[redacted]`, byte arrays their length, JWT-shaped strings `[redacted]`.
+ * Other objects (a raw request, an error) are left to their serializers (see redactSerialized).
  */
 export function redactLogObject(object: Record<string, unknown>): Record<string, unknown> {
   const scrub = (value: unknown, depth: number): unknown => {
+    if (typeof value === 'string') return redactJwts(value);
     if (Buffer.isBuffer(value) || value instanceof Uint8Array) return `[${value.byteLength} bytes]`;
     if (depth < 0) return value;
     if (Array.isArray(value)) return value.map((v) => scrub(v, depth - 1));
@@ -120,5 +152,18 @@ export function redactLogObject(object: Record<string, unknown>): Record<string,
     for (const k of Object.keys(value)) out[k] = SECRET_FIELDS.has(k) ? REDACTED : scrub(value[k], depth - 1);
     return out;
   };
-  return scrub(object, 2) as Record<string, unknown>;
+  return scrub(object, 4) as Record<string, unknown>;
+}
+
+/**
+ * A serializer's output (pino's error serializer builds objects on its own prototype) with JWT-shaped
+ * strings redacted in its own members and nested ones (message, stack, causes, aggregated errors).
+ */
+export function redactSerialized<T>(value: T, depth = 4): T {
+  if (typeof value === 'string') return redactJwts(value) as T;
+  if (depth < 0 || typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map((v: unknown) => redactSerialized(v, depth - 1)) as T;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = redactSerialized(v, depth - 1);
+  return out as T;
 }

@@ -28,11 +28,21 @@ test('HttpSettings: defaults of .env.example; bad values named', () => {
       HOST: '0.0.0.0',
       TRUST_PROXY_HOPS: 0,
       WORKER_HEALTH_PORT: 3001,
+      MANAGEMENT_PORT: 9464,
+      MANAGEMENT_HOST: '127.0.0.1',
+      HTTP_HEADERS_TIMEOUT_MS: 10_000,
+      HTTP_REQUEST_TIMEOUT_MS: 120_000,
+      HTTP_BODY_MIN_BYTES_PER_SECOND: 4096,
+      HTTP_BODY_RATE_WINDOW_MS: 5000,
       LOG_LEVEL: 'info',
       SHUTDOWN_DRAIN_TIMEOUT_MS: 25_000,
     },
   );
   for (const [name, value] of [
+    ['MANAGEMENT_PORT', '65536'],
+    ['HTTP_HEADERS_TIMEOUT_MS', '0'],
+    ['HTTP_REQUEST_TIMEOUT_MS', '500'],
+    ['HTTP_BODY_MIN_BYTES_PER_SECOND', '-1'],
     ['PORT', 'abc'],
     ['PORT', '70000'],
     ['TRUST_PROXY_HOPS', '-1'],
@@ -65,6 +75,17 @@ test('AuthSettings: a secret means HS256 only', () => {
   assert.deepEqual(s.verification(), { kind: 'secret', algorithms: ['HS256'], secret: SECRET });
   assert.equal(s.JWT_ISSUER, 'captioner');
   assert.equal(s.JWT_AUDIENCE, 'captioner-api');
+  assert.equal(s.JWT_CLOCK_SKEW_SECONDS, 5);
+  assert.equal(s.JWT_MAX_LIFETIME_SECONDS, 0, 'no lifetime limit by default');
+  const limited = loadSettings(AuthSettings, { JWT_SECRET: SECRET, JWT_MAX_LIFETIME_SECONDS: '3600' });
+  assert.equal(limited.JWT_MAX_LIFETIME_SECONDS, 3600);
+  for (const [name, value] of [
+    ['JWT_CLOCK_SKEW_SECONDS', '301'],
+    ['JWT_MAX_LIFETIME_SECONDS', '-1'],
+  ] as const) {
+    const err = configError(() => loadSettings(AuthSettings, { JWT_SECRET: SECRET, [name]: value }));
+    assert.deepEqual(err.variables, [name]);
+  }
 });
 
 test('AuthSettings: an RSA public key means RS256 only, an EC P-256 key ES256 only (also with \\n escapes)', () => {

@@ -6,7 +6,11 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CAPTION_CACHE, type CaptionCache } from '../../../src/cache/caption-cache.port';
 import { HealthModule } from '../../../src/health/health.module';
-import { startWorkerHealthServer, type WorkerHealthServer } from '../../../src/health/worker-health.server';
+import {
+  startManagementServer,
+  startWorkerHealthServer,
+  type WorkerHealthServer,
+} from '../../../src/health/worker-health.server';
 import { JOB_QUEUE, type JobQueueHealth } from '../../../src/jobs/job-queue.port';
 import { MetricsModule } from '../../../src/metrics/metrics.module';
 import { CAPTION_MODEL, type CaptionModel } from '../../../src/model/caption-model.port';
@@ -163,6 +167,7 @@ describe('worker health server', () => {
   const deps = new Deps();
   let restore: () => void;
   let server: WorkerHealthServer;
+  let management: WorkerHealthServer;
   let close: () => Promise<void>;
   before(async () => {
     restore = setEnv({ REDIS_URL: undefined });
@@ -175,9 +180,11 @@ describe('worker health server', () => {
     })
     class WorkerTestModule {}
     const context = await NestFactory.createApplicationContext(WorkerTestModule, { logger: false });
-    server = await startWorkerHealthServer(context, 0);
+    server = await startWorkerHealthServer(context, 0, '127.0.0.1');
+    management = await startManagementServer(context, 0, '127.0.0.1');
     close = async () => {
       await server.close();
+      await management.close();
       await context.close();
     };
   });
@@ -207,8 +214,11 @@ describe('worker health server', () => {
     deps.queueUp = true;
   });
 
-  test('serves /metrics with the queue depth read from the queue', async () => {
-    const res = await get('/metrics');
+  test('serves /metrics on the management listener only, with the queue depth read from the queue', async () => {
+    const probesOnly = await get('/metrics');
+    assert.equal(probesOnly.status, 404, 'the probe listener does not serve /metrics');
+    await probesOnly.arrayBuffer();
+    const res = await fetch(`http://127.0.0.1:${management.port}/metrics`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
     const text = await res.text();
@@ -220,6 +230,10 @@ describe('worker health server', () => {
     const res = await get('/nope');
     assert.equal(res.status, 404);
     assert.match(res.headers.get('content-type') ?? '', /application\/problem\+json/);
-    assert.equal((await fetch(`http://127.0.0.1:${server.port}/metrics`, { method: 'POST' })).status, 405);
+    assert.equal(
+      (await fetch(`http://127.0.0.1:${management.port}/metrics`, { method: 'POST' })).status,
+      405,
+    );
+    assert.equal((await fetch(`http://127.0.0.1:${management.port}/health/live`)).status, 200);
   });
 });

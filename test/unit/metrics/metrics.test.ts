@@ -78,7 +78,7 @@ describe('MetricsService', () => {
   });
 });
 
-describe('GET /metrics on the API', () => {
+describe('metrics of the API', () => {
   let t: TestApp;
   before(async () => {
     t = await createTestApp({
@@ -96,19 +96,23 @@ describe('GET /metrics on the API', () => {
   });
   after(async () => t.close());
 
-  test('is Prometheus text, outside /api, without auth', async () => {
-    const res = await t.app.inject({ url: '/metrics' });
-    assert.equal(res.statusCode, 200);
-    assert.match(String(res.headers['content-type']), /^text\/plain/);
-    assert.match(res.body, /captioner_queue_depth\{state="waiting"\} 9/, 'finds the queue of another module');
+  const scrape = async (): Promise<string> => (await t.app.get(MetricsService).metrics()).body;
+
+  test('are not served on the public listener (the management listener serves them)', async () => {
+    assert.equal((await t.app.inject({ url: '/metrics' })).statusCode, 404);
     assert.equal((await t.app.inject({ url: '/api/metrics' })).statusCode, 404);
+    assert.match(
+      await scrape(),
+      /captioner_queue_depth\{state="waiting"\} 9/,
+      'finds the queue of another module',
+    );
   });
 
   test('records request durations by route pattern, never by raw URL', async () => {
     await t.app.inject({ url: '/api/v1/probe/slow/1' });
     await t.app.inject({ url: '/api/v1/probe/slow/2' });
     await t.app.inject({ url: '/api/v1/no/such/route/42' });
-    const body = (await t.app.inject({ url: '/metrics' })).body;
+    const body = await scrape();
     assert.match(
       body,
       /http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/probe\/slow\/:ms",status_code="200"\} 2/,
