@@ -1,14 +1,17 @@
 /**
- * `npm run caption -- <image...> [--prompt "a picture of"] [--num 3] [--model DIR] [--variant int8] [--json]`
+ * `npm run caption -- <image...> [--prompt "a picture of"] [--num 3] [--model DIR] [--variant int8] [--batch] [--json]`
  * Captions image files with a model bundle and prints each image's captions with their confidence.
+ * One model call per image by default; with --batch all images go through ONE model call (one batch, as
+ * the service batches concurrent requests), so comparing the two runs checks batch invariance (issue 11).
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { BlipRuntime } from '../model/blip-runtime';
+import type { Caption, CaptionRequest } from '../model/caption-model.port';
 import { ModelError } from '../model/model.errors';
 import { decodeImage } from '../model/preprocess/decode-image';
 
-const usage = `usage: npm run caption -- <image...> [--prompt TEXT] [--num N] [--beams N] [--model DIR] [--variant fp32|int8] [--json]`;
+const usage = `usage: npm run caption -- <image...> [--prompt TEXT] [--num N] [--beams N] [--model DIR] [--variant fp32|int8] [--batch] [--json]`;
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -20,6 +23,7 @@ async function main(): Promise<number> {
       model: { type: 'string', default: process.env.MODEL_PATH ?? 'models/blip-base' },
       variant: { type: 'string', default: process.env.MODEL_VARIANT ?? 'fp32' },
       json: { type: 'boolean', default: false },
+      batch: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -35,32 +39,56 @@ async function main(): Promise<number> {
     interOpThreads: Number(process.env.ORT_INTER_OP_THREADS ?? 1),
   });
   const info = runtime.info();
+  const options = {
+    prompt: values.prompt,
+    numCaptions: Number(values.num),
+    ...(values.beams !== undefined ? { numBeams: Number(values.beams) } : {}),
+  };
+  const print = (path: string, captions: Caption[]): void => {
+    if (values.json) {
+      const out = { image: path, captions, model: { id: info.id, version: info.version } };
+      process.stdout.write(`${JSON.stringify(out)}\n`);
+    } else {
+      process.stdout.write(`${path}\n`);
+      for (const c of captions) process.stdout.write(`  ${c.confidence.toFixed(4)}  ${c.text}\n`);
+    }
+  };
+  const fail = (path: string, err: unknown): void => {
+    const message = err instanceof ModelError ? `${err.code}: ${err.message}` : String(err);
+    if (values.json) process.stdout.write(`${JSON.stringify({ image: path, error: message })}\n`);
+    else process.stderr.write(`${path}: ${message}\n`);
+  };
   let failures = 0;
-  for (const path of positionals) {
+  if (values.batch) {
+    // Every image that decodes goes into one runtime.caption() call: one batch.
+    const batch: { path: string; request: CaptionRequest }[] = [];
+    for (const path of positionals) {
+      try {
+        batch.push({
+          path,
+          request: { image: await decodeImage(await readFile(path), runtime.imageSize), options },
+        });
+      } catch (err) {
+        failures++;
+        fail(path, err);
+      }
+    }
+    try {
+      const results = await runtime.caption(batch.map((b) => b.request));
+      batch.forEach((b, i) => print(b.path, results[i]));
+    } catch (err) {
+      failures += batch.length;
+      for (const b of batch) fail(b.path, err);
+    }
+  }
+  for (const path of values.batch ? [] : positionals) {
     try {
       const image = await decodeImage(await readFile(path), runtime.imageSize);
-      const [captions] = await runtime.caption([
-        {
-          image,
-          options: {
-            prompt: values.prompt,
-            numCaptions: Number(values.num),
-            ...(values.beams !== undefined ? { numBeams: Number(values.beams) } : {}),
-          },
-        },
-      ]);
-      if (values.json) {
-        const out = { image: path, captions, model: { id: info.id, version: info.version } };
-        process.stdout.write(`${JSON.stringify(out)}\n`);
-      } else {
-        process.stdout.write(`${path}\n`);
-        for (const c of captions) process.stdout.write(`  ${c.confidence.toFixed(4)}  ${c.text}\n`);
-      }
+      const [captions] = await runtime.caption([{ image, options }]);
+      print(path, captions);
     } catch (err) {
       failures++;
-      const message = err instanceof ModelError ? `${err.code}: ${err.message}` : String(err);
-      if (values.json) process.stdout.write(`${JSON.stringify({ image: path, error: message })}\n`);
-      else process.stderr.write(`${path}: ${message}\n`);
+      fail(path, err);
     }
   }
   await runtime.release();
