@@ -8,7 +8,7 @@ exporter's graph (the qkv projection is one Linear), hence this rewrite.
     fuse_attention.py SRC.onnx DST.onnx --heads 12
 
 Not part of the export: the fused graph matched the original (2.8e-6 relative at base size, greedy ids
-identical 36/36 on tiny) but its speed could not be measured cleanly on the shared machine (README).
+identical on base 4/4 and tiny 36/36) but its speed could not be measured cleanly on the shared machine (README).
 """
 from __future__ import annotations
 
