@@ -23,6 +23,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BlipTokenizer } from '../src/model/text/blip-tokenizer';
 import { loadPhotos, nonce, withNonce, type Photo } from './lib/images';
+import { bundleExporter, cpuFeatures } from './lib/cpu';
 import { int8Agreement, type Int8Agreement } from './lib/int8-agreement';
 import {
   cannon,
@@ -168,6 +169,13 @@ function ensurePrerequisites(): void {
         'int8',
       ],
       { stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+  }
+  const exporter = bundleExporter(root, bundle);
+  if (exporter.bundle !== exporter.current) {
+    log(
+      `WARNING: ${bundle} was made by exporter ${exporter.bundle}, this checkout's exporter is ${exporter.current}; ` +
+        'its int8 graphs may not be the current ones (re-export it with npm run model:random)',
     );
   }
   execFileSync('bash', [join(root, 'scripts', 'bench-setup.sh')], {
@@ -570,6 +578,7 @@ async function main(): Promise<void> {
     }
 
     const loadAfter = loadAverage();
+    const cpu = cpuFeatures();
     // After every timed workload (it loads both variants in this process): int8 against fp32.
     let int8: Int8Agreement | undefined;
     if (systems.some((s) => s.variant === 'int8') && manifest.graphs.int8 !== undefined) {
@@ -579,7 +588,8 @@ async function main(): Promise<void> {
         missPhotos.slice(0, count).map((p) => p.jpeg),
       );
       log(
-        `int8 vs fp32: ${int8.captions_identical}/${int8.photos} captions identical, mean logit cosine ${int8.mean_logit_cosine.toFixed(4)}`,
+        `int8 vs fp32: ${int8.captions_identical}/${int8.photos} captions identical, mean logit cosine ${int8.mean_logit_cosine.toFixed(4)}; ` +
+          `int8 batch invariant for ${int8.batch_invariant}/${int8.photos} photos`,
       );
     }
     const result: BenchResult = {
@@ -590,13 +600,20 @@ async function main(): Promise<void> {
       host: {
         cpus: ncpu,
         cpu_model: cpus()[0]?.model ?? 'unknown',
+        cpu_kind: cpu.kind,
+        cpu_flags: cpu.flags,
         node: process.version,
         load_before: loadBefore,
         load_after: loadAfter,
         load_per_workload: loads,
       },
       commit: gitCommit(),
-      bundle: { path: bundle, version: manifest.version, source: manifest.source },
+      bundle: {
+        path: bundle,
+        version: manifest.version,
+        exporter_version: bundleExporter(root, bundle).bundle,
+        source: manifest.source,
+      },
       gemm,
       floor: hardwareFloor(bundle, gemm.all_threads),
       systems: results,

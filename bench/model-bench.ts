@@ -7,9 +7,10 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { bundleExporter, cpuFeatures } from './lib/cpu';
 import { BlipRuntime } from '../src/model/blip-runtime';
 import { decodeImage } from '../src/image/decode-image';
 import { toPixelValues } from '../src/model/preprocess/normalize';
@@ -120,6 +121,12 @@ function ensureBundle(): void {
     existsSync(join(values.bundle, 'manifest.json')) &&
     existsSync(join(values.bundle, 'text_decoder.int8.onnx'))
   ) {
+    const v = bundleExporter(root, values.bundle);
+    if (v.bundle === v.current) return;
+    process.stderr.write(
+      `WARNING: ${values.bundle} was made by exporter ${v.bundle}, this checkout's exporter is ${v.current}; ` +
+        'its int8 graphs may not be the current ones (re-export it with npm run model:random)\n',
+    );
     return;
   }
   process.stderr.write(
@@ -146,6 +153,7 @@ function ensureBundle(): void {
 
 async function parent(): Promise<void> {
   ensureBundle();
+  const loadBefore = loadavg();
   const self = __filename;
   const sides: Record<string, SideResult> = {};
   // Alternate so drift in machine load hits every side alike.
@@ -191,18 +199,35 @@ async function parent(): Promise<void> {
     }
   }
   const date = new Date().toISOString();
+  const loadAfter = loadavg();
+  const cpu = cpuFeatures();
+  const load = `load average ${loadBefore.map((x) => x.toFixed(1)).join(' / ')} before, ${loadAfter.map((x) => x.toFixed(1)).join(' / ')} after`;
   const table = lines.join('\n');
-  process.stdout.write(`\n${table}\n`);
+  process.stdout.write(`\n${cpu.kind}, ${load}\n${table}\n`);
   if (!values['no-write']) {
     const resultsDir = join(root, 'bench', 'results');
     mkdirSync(resultsDir, { recursive: true });
     writeFileSync(
       join(resultsDir, `model-${date.slice(0, 10)}.json`),
-      JSON.stringify({ date, cpus: cpus().length, sides }, null, 2),
+      JSON.stringify(
+        {
+          date,
+          cpus: cpus().length,
+          cpu_model: cpus()[0]?.model ?? 'unknown',
+          cpu_kind: cpu.kind,
+          cpu_flags: cpu.flags,
+          load_before: loadBefore,
+          load_after: loadAfter,
+          exporter_version: bundleExporter(root, values.bundle),
+          sides,
+        },
+        null,
+        2,
+      ),
     );
     appendFileSync(
       join(root, 'docs', 'benchmarks.md'),
-      `\n### bench:model, ${date.slice(0, 16)} UTC, ${cpus().length} cores, random base weights, 20-token greedy captions\n\n${table}\n`,
+      `\n### bench:model, ${date.slice(0, 16)} UTC, ${cpus().length} cores (${cpu.kind}), ${load}, random base weights, 20-token greedy captions\n\n${table}\n`,
     );
   }
 }

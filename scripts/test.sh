@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm test`: the whole suite. Builds, makes the tiny random test bundle (models/test-tiny) when it is
-# missing, then runs every suite with node's test runner:
+# missing or made by another exporter version, then runs every suite with node's test runner:
 #   unit    pure tests, fakes allowed
 #   medium  real Redis (REDIS_URL, default redis://127.0.0.1:6379) and the real tiny model
 #   parity  the ONNX runtime against Hugging Face generate on the same weights
@@ -15,9 +15,7 @@ cd "$(dirname "$0")/.."
 suites=${TEST_SUITES:-"unit medium parity e2e helm reliability bench"}
 npm run --silent build
 npm run --silent build:test
-if [ ! -f models/test-tiny/manifest.json ]; then
-  bash scripts/model-random.sh --size tiny --seed 1 --out models/test-tiny --quantize int8
-fi
+bash scripts/ensure-tiny-bundle.sh models/test-tiny
 dirs=()
 for s in $suites; do
   if [ -d "build/test/$s" ]; then dirs+=("build/test/$s"); else echo "test.sh: no suite $s (skipped)" >&2; fi

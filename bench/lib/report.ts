@@ -101,13 +101,21 @@ export interface BenchResult {
   host: {
     cpus: number;
     cpu_model: string;
+    /** CPU kind (avx512-vnni, avx-vnni, avx2) and the relevant flags (bench/lib/cpu.ts). */
+    cpu_kind: string;
+    cpu_flags: string[];
     node: string;
     load_before: [number, number, number];
     load_after: [number, number, number];
     load_per_workload: Record<string, [number, number, number]>;
   };
   commit: string;
-  bundle: { path: string; version: string; source: { id: string; revision: string } };
+  bundle: {
+    path: string;
+    version: string;
+    exporter_version?: string;
+    source: { id: string; revision: string };
+  };
   gemm: Record<
     'all_threads' | 'one_thread',
     { n: number; threads: number; gflops: number; best_ms: number; copy_gb_s: number }
@@ -132,6 +140,8 @@ export interface BenchResult {
     ids_equal: number;
     ids_total: number;
     mean_logit_cosine: number;
+    batch_invariant: number;
+    batch_max_confidence_diff: number;
   };
   targets: Target[];
 }
@@ -279,7 +289,7 @@ export function renderMarkdown(r: BenchResult): string {
   const lines: string[] = [
     `### \`npm run bench${r.plan.mode === 'full' ? '' : ` -- --${r.plan.mode}`}\`, ${r.date.slice(0, 16).replace('T', ' ')} UTC, commit ${r.commit}`,
     '',
-    `${h.cpus} cores (${h.cpu_model}), Node ${h.node}; load average ${h.load_before.join(' / ')} before, ${h.load_after.join(' / ')} after. ` +
+    `${h.cpus} cores (${h.cpu_model}, ${h.cpu_kind ?? 'cpu kind not recorded'}), Node ${h.node}; load average ${h.load_before.join(' / ')} before, ${h.load_after.join(' / ')} after. ` +
       `fp32 GEMM (numpy/OpenBLAS, 1024³): ${f(r.gemm.all_threads.gflops)} GFLOP/s on ${r.gemm.all_threads.threads} threads, ${f(r.gemm.one_thread.gflops)} on 1; ` +
       `copy bandwidth ${f(r.gemm.all_threads.copy_gb_s)} GB/s. ` +
       `Bundle ${r.bundle.source.revision} (version ${r.bundle.version}); no prompt, greedy unless stated, captions as generated (up to 20 new tokens).`,
@@ -363,6 +373,7 @@ export function renderMarkdown(r: BenchResult): string {
     lines.push(
       `int8 against fp32 on ${q.photos} of the benchmark photos (same bundle, in process): ${q.captions_identical}/${q.photos} greedy captions identical, ` +
         `${q.ids_equal}/${q.ids_total} generated ids equal position by position, mean logit cosine ${f(q.mean_logit_cosine, 4)} (int8 fed fp32's caption). ` +
+        `Batch invariance: ${q.batch_invariant}/${q.photos} photos with identical ids and confidence alone and in two batches of all of them (largest confidence difference ${q.batch_max_confidence_diff.toExponential(1)}). ` +
         'Random weights have tiny top-2 gaps, so this says little about captions of the real model.',
       '',
     );

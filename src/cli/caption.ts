@@ -1,6 +1,8 @@
 /**
- * `npm run caption -- <image...> [--prompt "a picture of"] [--num 3] [--model DIR] [--variant int8] [--json]`
+ * `npm run caption -- <image...> [--prompt "a picture of"] [--num 3] [--model DIR] [--variant int8] [--batch] [--json]`
  * Captions image files with a model bundle and prints each image's captions with their confidence.
+ * One model call per image by default; with --batch all images go through ONE model call (one batch, as
+ * the service batches concurrent requests), so comparing the two runs checks batch invariance (issue 11).
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -9,10 +11,11 @@ import { decodeImage } from '../image/decode-image';
 import { ImageError } from '../image/image.errors';
 import { ImageSettings } from '../image/image.settings';
 import { BlipRuntime } from '../model/blip-runtime';
+import type { Caption, CaptionRequest } from '../model/caption-model.port';
 import { ModelError } from '../model/model.errors';
 import { ModelSettings } from '../model/model.settings';
 
-const usage = `usage: npm run caption -- <image...> [--prompt TEXT] [--num N] [--beams N] [--model DIR] [--variant fp32|int8] [--json]`;
+const usage = `usage: npm run caption -- <image...> [--prompt TEXT] [--num N] [--beams N] [--model DIR] [--variant fp32|int8] [--batch] [--json]`;
 
 async function main(): Promise<number> {
   // The same validated settings as the services (MODEL_PATH, MODEL_VARIANT, EXECUTION_PROVIDER, ORT_*,
@@ -28,6 +31,7 @@ async function main(): Promise<number> {
       model: { type: 'string', default: settings.MODEL_PATH },
       variant: { type: 'string', default: settings.MODEL_VARIANT },
       json: { type: 'boolean', default: false },
+      batch: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -43,36 +47,64 @@ async function main(): Promise<number> {
     interOpThreads: settings.ORT_INTER_OP_THREADS,
   });
   const info = runtime.info();
+  const decodeLimits = {
+    maxPixels: imageSettings.MAX_IMAGE_PIXELS,
+    maxFrames: imageSettings.MAX_IMAGE_FRAMES,
+  };
+  const options = {
+    prompt: values.prompt,
+    numCaptions: Number(values.num),
+    ...(values.beams !== undefined ? { numBeams: Number(values.beams) } : {}),
+  };
+  const print = (path: string, captions: Caption[]): void => {
+    if (values.json) {
+      const out = { image: path, captions, model: { id: info.id, version: info.version } };
+      process.stdout.write(`${JSON.stringify(out)}\n`);
+    } else {
+      process.stdout.write(`${path}\n`);
+      for (const c of captions) process.stdout.write(`  ${c.confidence.toFixed(4)}  ${c.text}\n`);
+    }
+  };
+  const fail = (path: string, err: unknown): void => {
+    const message =
+      err instanceof ModelError || err instanceof ImageError ? `${err.code}: ${err.message}` : String(err);
+    if (values.json) process.stdout.write(`${JSON.stringify({ image: path, error: message })}\n`);
+    else process.stderr.write(`${path}: ${message}\n`);
+  };
   let failures = 0;
-  for (const path of positionals) {
-    try {
-      const image = await decodeImage(await readFile(path), runtime.imageSize, {
-        maxPixels: imageSettings.MAX_IMAGE_PIXELS,
-        maxFrames: imageSettings.MAX_IMAGE_FRAMES,
-      });
-      const [captions] = await runtime.caption([
-        {
-          image,
-          options: {
-            prompt: values.prompt,
-            numCaptions: Number(values.num),
-            ...(values.beams !== undefined ? { numBeams: Number(values.beams) } : {}),
+  if (values.batch) {
+    // Every image that decodes goes into one runtime.caption() call: one batch.
+    const batch: { path: string; request: CaptionRequest }[] = [];
+    for (const path of positionals) {
+      try {
+        batch.push({
+          path,
+          request: {
+            image: await decodeImage(await readFile(path), runtime.imageSize, decodeLimits),
+            options,
           },
-        },
-      ]);
-      if (values.json) {
-        const out = { image: path, captions, model: { id: info.id, version: info.version } };
-        process.stdout.write(`${JSON.stringify(out)}\n`);
-      } else {
-        process.stdout.write(`${path}\n`);
-        for (const c of captions) process.stdout.write(`  ${c.confidence.toFixed(4)}  ${c.text}\n`);
+        });
+      } catch (err) {
+        failures++;
+        fail(path, err);
       }
+    }
+    try {
+      const results = await runtime.caption(batch.map((b) => b.request));
+      batch.forEach((b, i) => print(b.path, results[i]));
+    } catch (err) {
+      failures += batch.length;
+      for (const b of batch) fail(b.path, err);
+    }
+  }
+  for (const path of values.batch ? [] : positionals) {
+    try {
+      const image = await decodeImage(await readFile(path), runtime.imageSize, decodeLimits);
+      const [captions] = await runtime.caption([{ image, options }]);
+      print(path, captions);
     } catch (err) {
       failures++;
-      const message =
-        err instanceof ModelError || err instanceof ImageError ? `${err.code}: ${err.message}` : String(err);
-      if (values.json) process.stdout.write(`${JSON.stringify({ image: path, error: message })}\n`);
-      else process.stderr.write(`${path}: ${message}\n`);
+      fail(path, err);
     }
   }
   await runtime.release();

@@ -79,6 +79,14 @@ test(
       assert.ok(r.int8_agreement, 'int8 agreement measured');
       assert.ok(r.int8_agreement.photos > 0, 'int8 agreement over at least one photo');
       finite(r.int8_agreement.mean_logit_cosine, 'int8 mean logit cosine');
+      assert.equal(
+        r.int8_agreement.batch_invariant,
+        r.int8_agreement.photos,
+        'int8 batch invariant for every photo (issue 11)',
+      );
+      assert.equal(r.int8_agreement.batch_max_confidence_diff, 0);
+      assert.ok(['avx512-vnni', 'avx-vnni', 'avx2', 'other'].includes(r.host.cpu_kind), 'cpu kind');
+      assert.ok(Array.isArray(r.host.cpu_flags), 'cpu flags');
 
       for (const id of SYSTEMS) {
         const s: SystemResult = r.systems[id];

@@ -37,24 +37,14 @@ export const projectRoot = resolve(__dirname, '..', '..', '..');
 export const sharedImages = join(projectRoot, '..', 'shared', 'images');
 const python = join(projectRoot, 'tools', 'blip-export', '.venv', 'bin', 'python');
 
-/** Exports the tiny random bundle if it is not there yet (the test script normally has made it). */
+/**
+ * Exports the tiny random bundle if it is missing or was made by another exporter version
+ * (scripts/ensure-tiny-bundle.sh; the test script normally has done it already).
+ */
 export function ensureTinyBundle(dir: string): void {
-  if (existsSync(join(dir, 'manifest.json'))) return;
-  execFileSync(
-    'bash',
-    [
-      join(projectRoot, 'scripts', 'model-random.sh'),
-      '--size',
-      'tiny',
-      '--seed',
-      '1',
-      '--out',
-      dir,
-      '--quantize',
-      'int8',
-    ],
-    { stdio: 'inherit' },
-  );
+  execFileSync('bash', [join(projectRoot, 'scripts', 'ensure-tiny-bundle.sh'), dir], {
+    stdio: 'inherit',
+  });
 }
 
 export function runReference(

@@ -25,7 +25,7 @@ import time
 import warnings
 from pathlib import Path
 
-EXPORTER_VERSION = "1.1.0"
+EXPORTER_VERSION = "1.2.0"
 # 2: the decoder graph takes each image's cross-attention K/V once for a group of rows (beams)
 BUNDLE_FORMAT = 2
 OPSET = 17
@@ -533,8 +533,8 @@ def set_output_shapes(path: Path, shapes: dict) -> None:
 
 def untie_shared_initializers(model_proto) -> int:
     """Give every consumer of a shared weight its own copy. The tied word embedding is read by a Gather
-    (embeddings) and by the LM head's Gemm(transB); quantize_dynamic transposes the shared initializer for
-    the Gemm and the Gather then reads the transposed table ("Incompatible dimensions" at load)."""
+    (embeddings) and by the LM head's Gemm(transB); a quantizer that rewrites the shared initializer for
+    the Gemm (quantize_dynamic transposed it) would leave the Gather reading the wrong table."""
     import onnx
 
     inits = {i.name: i for i in model_proto.graph.initializer}
@@ -557,29 +557,76 @@ def untie_shared_initializers(model_proto) -> int:
     return copies
 
 
+def gemm_to_matmul(model_proto) -> int:
+    """Gemm(A, W[, b]) with a constant W -> MatMul(A, W') [+ Add(b)], W' = W or W^T as transB says. The
+    weight-only quantizer replaces MatMul nodes only; the decoder's two head Gemms (the LM-head transform
+    and the LM head itself, 23M weights at base size) would otherwise stay fp32. Only for the int8 graphs:
+    the fp32 graphs are not touched."""
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    inits = {i.name: i for i in model_proto.graph.initializer}
+    nodes, converted = [], 0
+    for node in model_proto.graph.node:
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        if (node.op_type != "Gemm" or node.input[1] not in inits or attrs.get("transA", 0) != 0
+                or attrs.get("alpha", 1.0) != 1.0 or attrs.get("beta", 1.0) != 1.0):
+            nodes.append(node)
+            continue
+        w = numpy_helper.to_array(inits[node.input[1]])
+        w = np.ascontiguousarray(w.T if attrs.get("transB", 0) else w)
+        name = node.name or f"gemm_{converted}"
+        w_name = f"{node.input[1]}__matmul"
+        model_proto.graph.initializer.append(numpy_helper.from_array(w, w_name))
+        has_bias = len(node.input) > 2 and node.input[2] != ""
+        mm_out = f"{node.output[0]}__matmul" if has_bias else node.output[0]
+        nodes.append(helper.make_node("MatMul", [node.input[0], w_name], [mm_out], name=f"{name}_matmul"))
+        if has_bias:
+            nodes.append(helper.make_node("Add", [mm_out, node.input[2]], [node.output[0]], name=f"{name}_bias"))
+        converted += 1
+    del model_proto.graph.node[:]
+    model_proto.graph.node.extend(nodes)
+    used = {name for node in model_proto.graph.node for name in node.input}
+    kept = [i for i in model_proto.graph.initializer if i.name in used]
+    del model_proto.graph.initializer[:]
+    model_proto.graph.initializer.extend(kept)
+    return converted
+
+
 def quantize_graphs(out: Path) -> dict:
+    """Weight-only int8 (issue 11): every MatMul with a constant weight becomes MatMulNBits with 8-bit
+    symmetric weights in blocks of QUANT_BLOCK along K and accuracy_level 4 (int8 compute: ONNX Runtime
+    quantizes each activation ROW per block of QUANT_BLOCK values on the fly and uses the CPU's int8 dot
+    products, VNNI where present). No scale is shared between rows, so a row's result does not depend on
+    its batch-mates; verify() checks it bit for bit. The previous quantize_dynamic graphs used one
+    activation scale per tensor (DynamicQuantizeLinear over all rows): a request's caption depended on the
+    other requests in its batch. Attention's activation x activation MatMuls, the patch Conv and the
+    embedding Gathers stay fp32."""
     import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
     t0 = time.time()
-    logging.getLogger().setLevel(logging.ERROR)  # "consider pre-processing" advice from the quantizer
+    logging.getLogger().setLevel(logging.ERROR)  # the quantizer's per-node info lines
     for stem in ("vision_encoder", "text_decoder"):
         proto = onnx.load(str(out / f"{stem}.onnx"))
         untie_shared_initializers(proto)
-        with warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp:
+        gemm_to_matmul(proto)
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            src = Path(tmp) / f"{stem}.onnx"
-            onnx.save(proto, str(src))
-            del proto
-            quantize_dynamic(str(src), str(out / f"{stem}.int8.onnx"),
-                             weight_type=QuantType.QInt8, per_channel=QUANT_PER_CHANNEL)
-        check((out / f"{stem}.int8.onnx").exists(), f"quantize_dynamic wrote no {stem}.int8.onnx")
+            q = MatMulNBitsQuantizer(proto, bits=8, block_size=QUANT_BLOCK, is_symmetric=True,
+                                     accuracy_level=QUANT_ACCURACY_LEVEL)
+            q.process()
+        quantized = sum(1 for node in q.model.model.graph.node if node.op_type == "MatMulNBits")
+        check(quantized > 0, f"the weight-only quantizer replaced no MatMul in {stem}")
+        q.model.save_model_to_file(str(out / f"{stem}.int8.onnx"), use_external_data_format=False)
+        check((out / f"{stem}.int8.onnx").exists(), f"the quantizer wrote no {stem}.int8.onnx")
     return {"quantize_s": time.time() - t0}
 
 
-# per_channel=False: measured on random tiny/base bundles, per-channel weights did not improve greedy
-# agreement with fp32 and made the graphs larger (README).
-QUANT_PER_CHANNEL = False
+# Weight-only int8 settings (README "int8", docs/decisions.md issue 11): 8-bit symmetric weights in blocks
+# of 32 along K; accuracy_level 4 = int8 compute with per-row, per-block activation scales.
+QUANT_BLOCK = 32
+QUANT_ACCURACY_LEVEL = 4
 
 
 # --------------------------------------------------------------------------------------------------
@@ -859,9 +906,41 @@ def verify(model, processor, dims, out: Path, is_random: bool, quantized: bool) 
                     total_ids += 1
                     same_ids += k < len(a) and k < len(b) and a[k] == b[k]
         report["int8_greedy_agreement"] = {"captions": f"{same_caps}/{2 * n_greedy}", "ids": f"{same_ids}/{total_ids}"}
+        report["int8_batch_invariance"] = int8_batch_invariance(q, pv.numpy(), cross_all, gen)
         log(f"int8 vs fp32 greedy: {same_caps}/{2 * n_greedy} captions identical, {same_ids}/{total_ids} ids "
             "equal position by position (random weights: says nothing about real caption quality)")
     return report
+
+
+def int8_batch_invariance(q: "OrtCaptioner", pv, cross_all, gen) -> str:
+    """The int8 graphs give a row the same outputs, bit for bit, alone and among different batch-mates:
+    the encoder on image 0 alone vs. in [0, 1, 2] and [3, 0]; the decoder on row 0 alone vs. among rows
+    with other tokens, positions, past and images, at prefill and cached steps."""
+    import numpy as np
+    import torch
+
+    worst = 0.0
+    alone = q.vision.run(None, {"pixel_values": pv[0:1]})
+    for order, row in (([0, 1, 2], 0), ([3, 0], 1)):
+        mixed = q.vision.run(None, {"pixel_values": pv[order]})
+        worst = max(worst, max(float(np.abs(a[0] - m[row]).max()) for a, m in zip(alone, mixed)))
+    check(worst == 0.0, f"int8 vision encoder: image 0 alone differs from image 0 in a batch by {worst:.3e}")
+    d_in, _ = decoder_names(q.n)
+    cases = 0
+    for b, s, p in ((3, 4, 0), (4, 1, 6), (2, 1, 11), (5, 2, 3)):
+        x = torch.randint(1000, 29000, (b, s), generator=gen).numpy()
+        pos = np.tile(np.arange(p, p + s, dtype=np.int64), (b, 1))
+        mask = np.ones((b, p + s), np.int64)
+        past = [torch.randn(b, q.H, p, q.D, generator=gen).numpy() for _ in range(2 * q.n)]
+        cross = [c.numpy()[np.arange(b) % c.shape[0]] for c in cross_all]
+        feeds = [x, pos, mask, *past, *cross]
+        mixed = q.decoder.run(None, dict(zip(d_in, feeds)))
+        single = q.decoder.run(None, dict(zip(d_in, [f[:1] for f in feeds])))
+        diff = max(float(np.abs(a[0] - m[0]).max()) for a, m in zip(single, mixed))
+        check(diff == 0.0, f"int8 decoder: row 0 alone differs from row 0 among {b} rows (seq {s}, past {p}) by {diff:.3e}")
+        cases += 1
+    log(f"int8 batch invariance: encoder (2 batches) and decoder ({cases} shapes) rows alone == rows in a batch, bit for bit")
+    return f"encoder 2/2, decoder {cases}/{cases} bit-identical"
 
 
 def cross_all_slice(cross_all, b):
@@ -1080,7 +1159,7 @@ def parse_args(argv):
     ap.add_argument("--out", required=True, help="bundle directory to write (replaced if it holds a bundle)")
     ap.add_argument("--revision", help="hub revision (branch, tag or commit) for --model")
     ap.add_argument("--seed", type=int, help="seed for --random (required with --random)")
-    ap.add_argument("--quantize", choices=["int8"], help="also write dynamically quantized int8 graphs")
+    ap.add_argument("--quantize", choices=["int8"], help="also write weight-only int8 graphs (batch invariant)")
     ap.add_argument("--vocab", default=str(DEFAULT_VOCAB), help="bert-base-uncased vocab.txt for --random")
     ap.add_argument("--no-hf", action="store_true", help="with --model: do not copy the checkpoint into hf/")
     args = ap.parse_args(argv)
