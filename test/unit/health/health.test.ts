@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { MetricsService } from '../../../src/metrics/metrics.service';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CAPTION_CACHE, type CaptionCache } from '../../../src/cache/caption-cache.port';
@@ -117,12 +118,14 @@ describe('API health with every dependency present', () => {
   });
 
   test('captioner_dependency_up reports the cache and the queue at scrape time', async () => {
+    // /metrics is served by the management listener; the scrape reads this registry.
+    const registry = t.app.get(MetricsService).registry;
     deps.cacheUp = false;
-    let text = (await t.app.inject({ url: '/metrics' })).body;
+    let text = await registry.metrics();
     assert.match(text, /captioner_dependency_up\{dependency="cache"\} 0/);
     assert.match(text, /captioner_dependency_up\{dependency="queue"\} 1/);
     deps.cacheUp = true;
-    text = (await t.app.inject({ url: '/metrics' })).body;
+    text = await registry.metrics();
     assert.match(text, /captioner_dependency_up\{dependency="cache"\} 1/);
   });
 
