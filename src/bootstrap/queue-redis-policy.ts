@@ -4,18 +4,22 @@
  * Redis services that disable CONFIG); anything but `noeviction` is logged as an error, or stops the
  * process with REDIS_EVICTION_POLICY_CHECK=refuse. A Redis that does not answer at start-up does not
  * block it (the processes start without Redis and reconnect): it is checked once it answers, and then a
- * bad policy can only be logged.
+ * bad policy can only be logged. On a Redis Cluster (REDIS_CLUSTER) every master is asked, and the first
+ * one that may evict is the answer (each master holds some queue's slot).
  */
 import { Logger } from '@nestjs/common';
-import { Redis } from 'ioredis';
 import { ConfigError } from '../config/load-settings';
+import { createRedisConnection, masterNodes } from '../config/redis-connection';
 import type { RedisSettings } from '../config/redis.settings';
 
 const RETRY_MS = 10_000;
 
-/** The policy of the Redis at `url`; undefined when it does not answer within about 2 s. */
-export async function readEvictionPolicy(url: string): Promise<string | undefined> {
-  const client = new Redis(url, {
+/**
+ * The policy of the Redis at `url` (of the first evicting master of a cluster); undefined when it does
+ * not answer within about 2 s.
+ */
+export async function readEvictionPolicy(url: string, cluster = false): Promise<string | undefined> {
+  const client = createRedisConnection(url, cluster, {
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
@@ -26,8 +30,14 @@ export async function readEvictionPolicy(url: string): Promise<string | undefine
   client.on('error', () => undefined);
   try {
     await client.connect();
-    const info = await client.info('memory');
-    return /^maxmemory_policy:(\S+)/m.exec(info)?.[1] ?? 'unknown';
+    const policies = await Promise.all(
+      masterNodes(client).map(async (node) => {
+        const info = await node.info('memory');
+        return /^maxmemory_policy:(\S+)/m.exec(info)?.[1] ?? 'unknown';
+      }),
+    );
+    if (policies.length === 0) return undefined;
+    return policies.find((p) => p !== 'noeviction') ?? 'noeviction';
   } catch {
     return undefined;
   } finally {
@@ -54,11 +64,12 @@ export async function checkQueueRedisPolicy(
 ): Promise<void> {
   const url = settings.REDIS_URL;
   if (url === undefined) return;
-  const policy = await readEvictionPolicy(url);
+  const cluster = settings.REDIS_CLUSTER;
+  const policy = await readEvictionPolicy(url, cluster);
   if (policy === undefined) {
     logger.warn('the queue Redis does not answer: its maxmemory-policy is checked once it does');
     const timer = setInterval(() => {
-      void readEvictionPolicy(url).then((later) => {
+      void readEvictionPolicy(url, cluster).then((later) => {
         if (later === undefined) return;
         clearInterval(timer);
         if (later !== 'noeviction') logger.error(`WARNING: ${evictionProblem(later)}`);

@@ -1,11 +1,14 @@
 /**
  * Throttler storage in Redis, so a subject's limit holds across API replicas: one atomic Lua script per
  * hit (INCR + PEXPIRE fixed window, plus a block key once over the limit). Redis being down must not turn
- * into 5xx: the check fails open, is logged (at most every 30 s) and counted.
+ * into 5xx: the check fails open, is logged (at most every 30 s) and counted. On a Redis Cluster
+ * (REDIS_CLUSTER) both keys of a check carry the same hash tag, `{throttler:subject key}`, so the script's
+ * keys share a slot while different subjects spread over the masters.
  */
 import { Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { createRedisConnection, type RedisConnection } from '../config/redis-connection';
 
 interface ThrottlerStorageRecord {
   totalHits: number;
@@ -54,19 +57,21 @@ export interface RedisThrottlerStorageOptions {
   onFailOpen?: () => void;
   /** Per-command timeout: a slow Redis must not slow every request down. */
   commandTimeoutMs?: number;
+  /** `url` lists seed nodes of a Redis Cluster. */
+  cluster?: boolean;
   redisOptions?: RedisOptions;
 }
 
 export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(RedisThrottlerStorage.name);
-  private readonly redis: Redis;
+  private readonly redis: RedisConnection;
   private lastErrorLog = 0;
 
   constructor(
     url: string,
     private readonly options: RedisThrottlerStorageOptions = {},
   ) {
-    this.redis = new Redis(url, {
+    this.redis = createRedisConnection(url, options.cluster ?? false, {
       // Fail fast while disconnected instead of queueing requests behind a dead connection.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,

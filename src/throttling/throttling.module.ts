@@ -24,6 +24,7 @@ export const THROTTLER_BACKEND = Symbol('THROTTLER_BACKEND');
       useFactory: (redis: RedisSettings, metrics?: MetricsService): ThrottlerStorage =>
         redis.REDIS_URL
           ? new RedisThrottlerStorage(redis.REDIS_URL, {
+              cluster: redis.REDIS_CLUSTER,
               onFailOpen: () => metrics?.throttlerStorageErrors.inc(),
             })
           : new ThrottlerStorageService(),

@@ -45,6 +45,7 @@ const SAMPLES: Record<string, string> = {
   JWT_JWKS_URL: 'https://idp.example.com/.well-known/jwks.json',
   URL_FETCH_ALLOWLIST: 'images.internal.example.com,10.20.0.0/16',
   URL_FETCH_DENYLIST: 'evil.example.com',
+  CACHE_REDIS_CLUSTER: 'true',
 };
 
 before(() => {
