@@ -3,8 +3,11 @@
  * (the parity reference implements the same steps in numpy).
  */
 
-/** Scores this far below the maximum have probability < e^-40 of it: they can only matter at top_p = 1. */
-const CANDIDATE_WINDOW = 40;
+/**
+ * Score windows below the maximum tried before ranking the whole vocabulary: the tokens within a window
+ * are a prefix of the full ranking, so when their mass reaches top_p the nucleus is the same.
+ */
+const CANDIDATE_WINDOWS = [8, 16, 40];
 
 /** Token ids by score descending, ties by lower id. */
 function ranked(scores: Float32Array, ids: number[]): number[] {
@@ -20,10 +23,15 @@ export function nucleusDraw(scores: Float32Array, topP: number, u: number): numb
 
   // The nucleus is a prefix of the ranking. Rank the tokens near the maximum first; only when their
   // mass does not reach top_p (or top_p = 1 keeps everything) is the whole vocabulary ranked.
-  const near: number[] = [];
-  for (let i = 0; i < scores.length; i++) if (scores[i] >= max - CANDIDATE_WINDOW) near.push(i);
-  let order = ranked(scores, near);
-  let kept = prefix(order, p, topP);
+  let order: number[] = [];
+  let kept = -1;
+  for (const window of topP < 1 ? CANDIDATE_WINDOWS : []) {
+    const near: number[] = [];
+    for (let i = 0; i < scores.length; i++) if (scores[i] >= max - window) near.push(i);
+    order = ranked(scores, near);
+    kept = prefix(order, p, topP);
+    if (kept >= 0 || near.length === scores.length) break;
+  }
   if (kept < 0) {
     const all: number[] = [];
     for (let i = 0; i < scores.length; i++) all.push(i);
