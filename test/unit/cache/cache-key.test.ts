@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { captionCacheKey, normalizeOptions, withDerivedSeed } from '../../../src/cache/cache-key';
@@ -25,6 +26,11 @@ test('normalization: defaults, whitespace and empty prompts give one key', () =>
 
 test('generation options (issue 11): each one changes the key; defaults and options of other modes do not', () => {
   const base = captionCacheKey(sha, 'v', { numCaptions: 3 });
+  const before11 = createHash('sha256')
+    .update(JSON.stringify([null, 3]))
+    .digest('hex')
+    .slice(0, 16);
+  assert.ok(base.endsWith(`:${before11}`), 'a default request keeps the key it had before issue 11');
   assert.equal(
     base,
     captionCacheKey(sha, 'v', { numCaptions: 3, decoding: 'beam', numBeams: 3, maxNewTokens: 20 }),
