@@ -4,29 +4,67 @@
  * API (look-up, job id) and in the worker (write), so both agree on the key for a given model version.
  */
 import { createHash } from 'node:crypto';
-import type { DecodeOptions } from '../model/caption-model.port';
+import {
+  GENERATION_BOUNDS,
+  GENERATION_FIELDS,
+  minimalGenerationOptions,
+  type DecodeOptions,
+  type GenerationOptions,
+} from '../model/caption-model.port';
 
 /** Bump when the key's layout or the normalization changes. */
 const KEY_FORMAT = 'k1';
 
-export interface CaptionOptions {
+/** The options as the key and the job carry them: only generation options that differ from the default. */
+export interface CaptionOptions extends GenerationOptions {
   prompt?: string;
   numCaptions: number;
 }
 
-/** Whitespace runs collapse to one space and the ends are trimmed; an empty prompt is no prompt. */
+/**
+ * Whitespace runs collapse to one space and the ends are trimmed; an empty prompt is no prompt. Generation
+ * options equal to their default, or not applying to the decoding mode, are dropped, so requests that
+ * mean the same thing share a key.
+ */
 export function normalizeOptions(options: DecodeOptions): CaptionOptions {
   const prompt = options.prompt?.replace(/\s+/g, ' ').trim();
   return {
     ...(prompt !== undefined && prompt !== '' ? { prompt } : {}),
-    numCaptions: options.numCaptions ?? 1,
+    numCaptions: options.numCaptions ?? GENERATION_BOUNDS.num_captions.default,
+    ...minimalGenerationOptions(options),
   };
+}
+
+/**
+ * decoding=sample without a seed: the seed is derived from the image's sha256 and the other normalized
+ * options (first 32 bits of a sha256), so the same request always gives the same captions and an explicit
+ * seed of that value shares the key. Other modes are returned unchanged.
+ */
+export function withDerivedSeed(options: CaptionOptions, sha256: string): CaptionOptions {
+  if (options.decoding !== 'sample' || options.seed !== undefined) return options;
+  const digest = createHash('sha256')
+    .update(`${sha256}:${generationText(options)}`)
+    .digest('hex');
+  return { ...options, seed: Number.parseInt(digest.slice(0, 8), 16) };
+}
+
+/** The options in one fixed order: [prompt, num_captions] alone when every other option is a default. */
+function generationText(o: CaptionOptions): string {
+  const extras = [
+    o.decoding ?? null,
+    ...(Object.keys(GENERATION_FIELDS) as (keyof typeof GENERATION_FIELDS)[])
+      .filter((field) => field !== 'num_captions')
+      .map((field) => o[GENERATION_FIELDS[field]] ?? null),
+  ];
+  const base = [o.prompt ?? null, o.numCaptions];
+  return JSON.stringify(extras.every((v) => v === null) ? base : [...base, extras]);
 }
 
 export function captionCacheKey(sha256: string, modelVersion: string, options: DecodeOptions): string {
   const o = normalizeOptions(options);
-  // Stable field order; the prompt is hashed so keys stay short and free of user text.
-  const optionText = JSON.stringify([o.prompt ?? null, o.numCaptions]);
+  // Stable field order; the prompt is hashed so keys stay short and free of user text. Default
+  // generation options give the text (and key) of before issue 11.
+  const optionText = generationText(o);
   const optionHash = createHash('sha256').update(optionText).digest('hex').slice(0, 16);
   return `${KEY_FORMAT}:${modelVersion}:${sha256}:${optionHash}`;
 }

@@ -9,7 +9,14 @@ import { getMetadataStorage, validate } from 'class-validator';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../common/app-error';
 import { ImageIntake, type ImageSource } from '../image/image-intake.service';
-import type { DecodeOptions } from '../model';
+import { fieldProblems, type FieldProblem } from '../common/validation.pipe';
+import {
+  GENERATION_BOUNDS,
+  GENERATION_FIELDS,
+  generationOptionProblems,
+  type DecodeOptions,
+  type GenerationField,
+} from '../model';
 import { CaptionJsonRequestDto, CaptionOptionsDto } from './dto/caption-request.dto';
 
 export interface CaptionCommand {
@@ -18,10 +25,20 @@ export interface CaptionCommand {
   async: boolean;
 }
 
-const FORM_FIELDS = ['prompt', 'num_captions', 'mode'] as const;
+// Generation options (issue 11): the numeric fields arrive as text in multipart forms.
+const GENERATION_FORM_FIELDS = Object.keys(GENERATION_BOUNDS) as GenerationField[];
+const NUMBER_TEXT = /^-?\d{1,10}(\.\d{1,17})?([eE][-+]?\d{1,3})?$/;
 
-export function badRequest(detail: string): AppError {
-  return new AppError({ code: 'request.invalid', status: 400, title: 'Invalid request', detail });
+const FORM_FIELDS = ['prompt', 'mode', 'decoding', ...GENERATION_FORM_FIELDS] as const;
+
+export function badRequest(detail: string, errors?: FieldProblem[]): AppError {
+  return new AppError({
+    code: 'request.invalid',
+    status: 400,
+    title: 'Invalid request',
+    detail,
+    ...(errors !== undefined ? { extra: { errors } } : {}),
+  });
 }
 
 const knownKeysByClass = new WeakMap<object, ReadonlySet<string>>();
@@ -62,7 +79,7 @@ export async function validated<T extends object>(cls: new () => T, plain: unkno
     const messages = errors.flatMap((e) =>
       Object.values(e.constraints ?? { [e.property]: `${e.property} is invalid` }),
     );
-    throw badRequest(messages.join('; '));
+    throw badRequest(messages.join('; '), fieldProblems(errors));
   }
   return dto;
 }
@@ -81,8 +98,9 @@ export class CaptionRequestParser {
     if (typeof req.isMultipart === 'function' && req.isMultipart()) {
       const form = await this.intake.readMultipart(req, FORM_FIELDS);
       const fields: Record<string, unknown> = { ...form.fields };
-      if (typeof fields.num_captions === 'string' && /^\d{1,3}$/.test(fields.num_captions)) {
-        fields.num_captions = Number(fields.num_captions);
+      for (const name of GENERATION_FORM_FIELDS) {
+        const text = fields[name];
+        if (typeof text === 'string' && NUMBER_TEXT.test(text.trim())) fields[name] = Number(text);
       }
       const options = await validated(CaptionOptionsDto, fields);
       return {
@@ -116,8 +134,22 @@ export class CaptionRequestParser {
   }
 }
 
+/** DTO -> options; the rules between fields (generationOptionProblems) are checked here, naming the field. */
 function toDecodeOptions(dto: CaptionOptionsDto): DecodeOptions {
-  return { prompt: dto.prompt, numCaptions: dto.num_captions ?? 1 };
+  const options: DecodeOptions = { prompt: dto.prompt, numCaptions: dto.num_captions ?? 1 };
+  if (dto.decoding !== undefined) options.decoding = dto.decoding;
+  for (const field of GENERATION_FORM_FIELDS) {
+    const value = dto[field];
+    if (field !== 'num_captions' && value !== undefined) options[GENERATION_FIELDS[field]] = value;
+  }
+  const problems = generationOptionProblems(options);
+  if (problems.length > 0) {
+    throw badRequest(
+      problems.map((p) => p.message).join('; '),
+      problems.map((p) => ({ field: p.field, messages: [p.message] })),
+    );
+  }
+  return options;
 }
 
 function isAsync(dto: CaptionOptionsDto, preferAsync: boolean): boolean {

@@ -50,6 +50,27 @@ export function ApiCaptionCreate(): MethodDecorator {
             value: { image_base64: '/9j/4AAQSkZJRgABAQEASABIAAD...', prompt: 'a picture of' },
           },
           async: { value: { image_url: 'https://images.example.com/dog.jpg', mode: 'async' } },
+          diverse: {
+            summary: 'Three different captions (diverse beam search)',
+            value: {
+              image_url: 'https://images.example.com/dog.jpg',
+              num_captions: 3,
+              decoding: 'diverse',
+              diversity_penalty: 1,
+            },
+          },
+          sample: {
+            summary: 'Sampled captions, reproducible from the seed',
+            value: {
+              image_url: 'https://images.example.com/dog.jpg',
+              num_captions: 3,
+              decoding: 'sample',
+              top_p: 0.9,
+              temperature: 0.8,
+              seed: 42,
+              max_new_tokens: 30,
+            },
+          },
         },
       },
     }),
@@ -66,11 +87,12 @@ export function ApiCaptionCreate(): MethodDecorator {
     }),
     ApiProblemResponse(
       400,
-      'Bad options, bad base64, or an image_url that is refused or cannot be fetched',
+      'Bad options (the failing fields in `errors`), bad base64, or an image_url that is refused or cannot be fetched',
       {
         code: 'request.invalid',
         title: 'Invalid request',
         detail: 'num_captions must not be greater than 5',
+        extra: { errors: [{ field: 'num_captions', messages: ['num_captions must not be greater than 5'] }] },
       },
       {
         code: 'image_url.refused',

@@ -7,7 +7,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AppError } from '../common/app-error';
 import { catalogEntry, codedProblem } from '../common/problem/problem-catalog';
 import { CAPTION_CACHE, type CachedCaptions, type CaptionCache } from '../cache/caption-cache.port';
-import { captionCacheKey, normalizeOptions } from '../cache/cache-key';
+import { captionCacheKey, normalizeOptions, withDerivedSeed } from '../cache/cache-key';
 import { SingleFlight } from '../cache/single-flight';
 import { ImageIntake } from '../image/image-intake.service';
 import { MODEL_IMAGE_SIZE } from '../image/decode-image';
@@ -15,6 +15,7 @@ import type { CaptionJobData, JobFailure, JobState } from '../jobs/caption-job.t
 import { queueUnavailable } from '../jobs/job.errors';
 import { JobSettings } from '../jobs/job.settings';
 import { JOB_QUEUE, type EnqueuedJob, type JobQueue } from '../jobs/job-queue.port';
+import { generationOptionsDescription } from '../model';
 import type { CaptionCommand } from './caption-request.parser';
 import type {
   CaptionAcceptedDto,
@@ -55,7 +56,7 @@ export class CaptionService {
     const { bytes, sha256 } = await this.intake.accept(
       command.image.kind === 'bytes' ? command.image.bytes : command.image,
     );
-    const options = normalizeOptions(command.options);
+    const options = withDerivedSeed(normalizeOptions(command.options), sha256);
     const model = await this.queue.model();
     const key = captionCacheKey(sha256, model?.version ?? UNKNOWN_VERSION, options);
     if (model !== undefined) {
@@ -150,6 +151,7 @@ export class CaptionService {
           image_size: info.imageSize,
           preprocessing: info.preprocessing,
           generation: info.generation,
+          options: generationOptionsDescription(),
         },
       ],
     };

@@ -48,7 +48,7 @@ export class CaptionJobProcessor implements CaptionJobHandler {
         width: data.width,
         height: data.height,
       },
-      options: { prompt: data.options.prompt, numCaptions: data.options.numCaptions },
+      options: data.options,
     });
     const result: CaptionJobResult = {
       captions,

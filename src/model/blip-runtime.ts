@@ -10,7 +10,10 @@ import { readManifest, sharedCrossAttention, verifyBundleFiles, type Manifest } 
 import type { Caption, CaptionRequest, DecodeOptions, ModelInfo } from './caption-model.port';
 import { beamSearchDecode } from './decoding/beam-search';
 import type { DecodedSequence, GenerationSettings } from './decoding/decoder-backend';
+import { diverseBeamSearchDecode } from './decoding/diverse-beam-search';
 import { greedyDecode } from './decoding/greedy';
+import { sampleDecode } from './decoding/sample';
+import { generationOptionProblems, resolveGenerationOptions } from './generation-options';
 import { ModelError, ModelErrorCode } from './model.errors';
 import { OnnxDecoderBackend, type CrossAttention } from './onnx/onnx-decoder-backend';
 import { createSession, type SessionSettings } from './onnx/sessions';
@@ -23,6 +26,7 @@ export interface RuntimeOptions extends SessionSettings {
   skipVerify?: boolean;
 }
 
+/** The bundle's record of generate's effective defaults; only min_length and early_stopping are used. */
 interface GenerationConfig {
   max_new_tokens?: number;
   min_length?: number;
@@ -51,7 +55,7 @@ function normalizeSettingsOf(p: PreprocessorConfig, dir: string): NormalizeSetti
   return { rescaleFactor: p.rescale_factor, mean: p.image_mean, std: p.image_std };
 }
 
-export const LIMITS = { maxCaptions: 5, maxBeams: 8, maxNewTokens: 64, maxPromptTokens: 64 };
+export const LIMITS = { maxPromptTokens: 64 };
 
 export class BlipRuntime {
   private constructor(
@@ -108,45 +112,36 @@ export class BlipRuntime {
     return normalizeSettingsOf(this.preprocessor, this.dir);
   }
 
-  /** The decoding settings for a request's options, validated; bundle defaults fill the gaps. */
+  /**
+   * The decoding settings for a request's options, validated. Request-level defaults come from
+   * GENERATION_BOUNDS, not from the bundle's generation_config.json (which records the same effective
+   * values), so a default and its explicit value always mean the same thing, as the cache key assumes.
+   */
   resolveSettings(options: DecodeOptions): GenerationSettings {
-    const numCaptions = options.numCaptions ?? 1;
-    const g = this.generation;
-    const numBeams = Math.max(options.numBeams ?? g.num_beams ?? 1, numCaptions);
-    const settings: GenerationSettings = {
-      maxNewTokens: options.maxNewTokens ?? g.max_new_tokens ?? 20,
-      minLength: options.minLength ?? g.min_length ?? 0,
-      numBeams,
-      numReturnSequences: numBeams,
-      lengthPenalty: options.lengthPenalty ?? g.length_penalty ?? 1,
-      repetitionPenalty: options.repetitionPenalty ?? g.repetition_penalty ?? 1,
-      earlyStopping: g.early_stopping ?? false,
+    const problems = generationOptionProblems(options);
+    if (problems.length > 0) {
+      throw new ModelError(ModelErrorCode.BadOptions, problems.map((p) => p.message).join('; '));
+    }
+    const r = resolveGenerationOptions(options);
+    const sample = r.decoding === 'sample';
+    return {
+      decoding: r.decoding,
+      maxNewTokens: r.maxNewTokens,
+      minLength: this.generation.min_length ?? 0,
+      minNewTokens: r.minNewTokens,
+      numBeams: sample ? 1 : r.numBeams,
+      numReturnSequences: sample ? r.numCaptions : r.decoding === 'diverse' ? r.numCaptions : r.numBeams,
+      lengthPenalty: sample ? 1 : r.lengthPenalty,
+      repetitionPenalty: r.repetitionPenalty,
+      earlyStopping: this.generation.early_stopping ?? false,
       sepTokenId: this.manifest.special_tokens.sep,
       padTokenId: this.manifest.special_tokens.pad,
+      numBeamGroups: r.decoding === 'diverse' ? r.numCaptions : 1,
+      diversityPenalty: r.decoding === 'diverse' ? r.diversityPenalty : 0,
+      topP: sample ? r.topP : 1,
+      temperature: sample ? r.temperature : 1,
+      seed: sample ? (r.seed ?? 0) : 0,
     };
-    const bad = (what: string): never => {
-      throw new ModelError(ModelErrorCode.BadOptions, what);
-    };
-    if (!Number.isInteger(numCaptions) || numCaptions < 1 || numCaptions > LIMITS.maxCaptions) {
-      bad(`num_captions must be an integer from 1 to ${LIMITS.maxCaptions}`);
-    }
-    if (!Number.isInteger(numBeams) || numBeams < 1 || numBeams > LIMITS.maxBeams) {
-      bad(`num_beams must be an integer from 1 to ${LIMITS.maxBeams}`);
-    }
-    const s = settings;
-    if (!Number.isInteger(s.maxNewTokens) || s.maxNewTokens < 1 || s.maxNewTokens > LIMITS.maxNewTokens) {
-      bad(`max_new_tokens must be an integer from 1 to ${LIMITS.maxNewTokens}`);
-    }
-    if (!Number.isInteger(s.minLength) || s.minLength < 0 || s.minLength > LIMITS.maxNewTokens) {
-      bad(`min_length must be an integer from 0 to ${LIMITS.maxNewTokens}`);
-    }
-    if (!Number.isFinite(s.lengthPenalty) || Math.abs(s.lengthPenalty) > 10) {
-      bad('length_penalty must be a number from -10 to 10');
-    }
-    if (!Number.isFinite(s.repetitionPenalty) || s.repetitionPenalty <= 0 || s.repetitionPenalty > 10) {
-      bad('repetition_penalty must be a number in (0, 10]');
-    }
-    return settings;
   }
 
   promptIds(prompt: string | undefined): number[] {
@@ -246,6 +241,8 @@ export class BlipRuntime {
     settings: GenerationSettings,
   ): Promise<DecodedSequence[][]> {
     const backend = this.backend(cross);
+    if (settings.decoding === 'sample') return sampleDecode(backend, prompts, images, settings);
+    if (settings.decoding === 'diverse') return diverseBeamSearchDecode(backend, prompts, images, settings);
     if (settings.numBeams === 1) {
       const rows = await greedyDecode(backend, prompts, images, settings);
       return rows.map((r) => [r]);

@@ -1,17 +1,18 @@
 /** The port between captioning/jobs and the BLIP runtime (or a fake in unit tests). */
 export const CAPTION_MODEL = Symbol('CAPTION_MODEL');
 
-/** Decoding options; every field falls back to the bundle's generation settings. */
-export interface DecodeOptions {
+import type { GenerationOptions } from './generation-options';
+
+export * from './generation-options';
+
+/**
+ * Decoding options: the prompt plus the generation options, whose defaults and bounds are
+ * GENERATION_BOUNDS (generation-options.ts). decoding=sample without a seed uses seed 0: the API and the
+ * CLI always pass the seed derived from the image.
+ */
+export interface DecodeOptions extends GenerationOptions {
   /** Conditional captioning prefix, e.g. "a picture of". The caption text starts with it. */
   prompt?: string;
-  /** How many distinct captions to return (1-5). More than 1 implies beam search. */
-  numCaptions?: number;
-  numBeams?: number;
-  maxNewTokens?: number;
-  minLength?: number;
-  lengthPenalty?: number;
-  repetitionPenalty?: number;
 }
 
 export interface Caption {

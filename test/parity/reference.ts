@@ -1,7 +1,7 @@
 /** Runs tools/blip-export/reference.py (Hugging Face generate on the bundle's hf/ weights) once. */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export interface ReferenceStep {
@@ -94,4 +94,54 @@ function load(outDir: string): Reference {
 export function readPixels(reference: Reference, image: ReferenceImage): Float32Array {
   const buf = readFileSync(join(reference.outDir, image.pixel_values ?? ''));
   return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+}
+
+/** One case of tools/blip-export/reference_decoding.py: wire-named options of decoding=diverse or sample. */
+export interface DecodingCase {
+  prompt: string;
+  decoding: 'diverse' | 'sample';
+  num_captions: number;
+  num_beams?: number;
+  diversity_penalty?: number;
+  top_p?: number;
+  temperature?: number;
+  seed?: number;
+  max_new_tokens?: number;
+  min_new_tokens?: number;
+  repetition_penalty?: number;
+  length_penalty?: number;
+}
+export interface DecodingReference {
+  versions: Record<string, string>;
+  harness_check: { equal: number; total: number };
+  images: { pixels: string; results: { case: number; sequences: number[][]; scores: number[] }[] }[];
+  elapsed_s: number;
+}
+
+/** Runs tools/blip-export/reference_decoding.py once per bundle, pixel files and cases (cached like runReference). */
+export function runDecodingReference(
+  bundle: string,
+  pixelFiles: string[],
+  cases: DecodingCase[],
+): DecodingReference {
+  const script = join(projectRoot, 'tools', 'blip-export', 'reference_decoding.py');
+  const key = createHash('sha256')
+    .update(readFileSync(join(bundle, 'manifest.json')))
+    .update(readFileSync(script))
+    .update(JSON.stringify({ pixelFiles, cases }))
+    .digest('hex')
+    .slice(0, 16);
+  const outDir = join(projectRoot, 'build', 'parity-reference', `decoding-${key}`);
+  const file = join(outDir, 'reference.json');
+  if (!existsSync(file)) {
+    mkdirSync(outDir, { recursive: true });
+    const casesFile = join(outDir, 'cases.json');
+    writeFileSync(casesFile, JSON.stringify(cases));
+    execFileSync(
+      python,
+      [script, '--bundle', bundle, '--pixels', ...pixelFiles, '--cases', casesFile, '--out', outDir],
+      { stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+  }
+  return JSON.parse(readFileSync(file, 'utf8')) as DecodingReference;
 }

@@ -1,5 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import type { DecodingMode } from '../../model';
+import { DecodingOption, GenerationOption } from './generation-option.decorator';
 
 /** No control characters (C0, DEL, C1): a prompt is one line of text. */
 const NO_CONTROL_CHARS = /^\P{Cc}*$/u;
@@ -18,18 +20,18 @@ export class CaptionOptionsDto {
   @Matches(NO_CONTROL_CHARS, { message: 'prompt must not contain control characters' })
   prompt?: string;
 
-  @ApiPropertyOptional({
-    description: 'How many distinct captions to return.',
-    minimum: 1,
-    maximum: 5,
-    default: 1,
-    example: 3,
-  })
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(5)
-  num_captions?: number;
+  // Generation options (issue 11): bounds and defaults from GENERATION_BOUNDS.
+  @GenerationOption('num_captions') num_captions?: number;
+  @DecodingOption() decoding?: DecodingMode;
+  @GenerationOption('max_new_tokens') max_new_tokens?: number;
+  @GenerationOption('min_new_tokens') min_new_tokens?: number;
+  @GenerationOption('num_beams') num_beams?: number;
+  @GenerationOption('repetition_penalty') repetition_penalty?: number;
+  @GenerationOption('length_penalty') length_penalty?: number;
+  @GenerationOption('diversity_penalty') diversity_penalty?: number;
+  @GenerationOption('top_p') top_p?: number;
+  @GenerationOption('temperature') temperature?: number;
+  @GenerationOption('seed') seed?: number;
 
   @ApiPropertyOptional({
     description:

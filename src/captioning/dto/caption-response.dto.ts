@@ -62,6 +62,16 @@ export class ModelDescriptionDto {
   @ApiProperty({ example: { size: 384, resample: 'bicubic', rescale_factor: 0.00392156862745098 } })
   preprocessing!: Record<string, unknown>;
   @ApiProperty({ example: { max_new_tokens: 20, num_beams: 1 } }) generation!: Record<string, unknown>;
+  @ApiProperty({
+    description:
+      'The request options of POST /api/v1/caption: each default (null = derived) and bounds, and the decoding modes it applies to.',
+    example: {
+      decoding: { default: 'beam', values: ['beam', 'diverse', 'sample'] },
+      max_new_tokens: { default: 20, min: 1, max: 60, integer: true, modes: ['beam', 'diverse', 'sample'] },
+      top_p: { default: 0.9, min: 0.05, max: 1, integer: false, modes: ['sample'] },
+    },
+  })
+  options!: Record<string, unknown>;
 }
 
 export class ModelsDto {

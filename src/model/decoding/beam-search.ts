@@ -67,6 +67,7 @@ export async function beamSearchDecode(
         processed.set(raw);
         applyRepetitionPenalty(processed, hyp.ids, settings.repetitionPenalty);
         applyMinLength(processed, curLen, settings.minLength, settings.sepTokenId);
+        applyMinLength(processed, generated, settings.minNewTokens, settings.sepTokenId);
         for (let t = 0; t < vocab; t++) {
           acc[b * vocab + t] = f32(processed[t] + hyp.score);
           rawAcc[b * vocab + t] = hyp.rawSum + raw[t];

@@ -16,8 +16,13 @@ export interface DecoderBackend {
 
 /** The generation settings of one decoding loop (BLIP's `generate` semantics). */
 export interface GenerationSettings {
+  /** beam (greedy when numBeams is 1), diverse (group beam search) or sample (nucleus sampling). */
+  decoding: 'beam' | 'diverse' | 'sample';
   maxNewTokens: number;
+  /** transformers' min_length: counts the whole sequence, prompt included (the bundle's, normally 0). */
   minLength: number;
+  /** No [SEP] before this many generated tokens. */
+  minNewTokens: number;
   numBeams: number;
   numReturnSequences: number;
   lengthPenalty: number;
@@ -25,6 +30,13 @@ export interface GenerationSettings {
   earlyStopping: boolean | 'never';
   sepTokenId: number;
   padTokenId: number;
+  /** diverse: groups (num_captions) and the Hamming penalty. */
+  numBeamGroups: number;
+  diversityPenalty: number;
+  /** sample: nucleus mass, temperature and the generator's seed (uint32). */
+  topP: number;
+  temperature: number;
+  seed: number;
 }
 
 export interface DecodedSequence {

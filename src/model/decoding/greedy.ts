@@ -29,6 +29,7 @@ export async function greedyDecode(
       scores.set(logits.subarray(row * vocab, (row + 1) * vocab));
       applyRepetitionPenalty(scores, seq, settings.repetitionPenalty);
       applyMinLength(scores, seq.length, settings.minLength, settings.sepTokenId);
+      applyMinLength(scores, generated - 1, settings.minNewTokens, settings.sepTokenId);
       const token = argmax(scores);
       logSoftmaxRow(logits, row, vocab, logProbs);
       logProbSums[seqIndex] += logProbs[token];

@@ -14,15 +14,24 @@ export function logSoftmaxRow(logits: Float32Array, row: number, vocab: number, 
 /** HF RepetitionPenaltyLogitsProcessor: every token already in the sequence is penalised once. */
 export function applyRepetitionPenalty(scores: Float32Array, sequence: number[], penalty: number): void {
   if (penalty === 1) return;
+  // torch computes tensor-by-scalar in float32: the penalty is rounded to float32 first.
+  const p = f32(penalty);
   for (const token of new Set(sequence)) {
     const s = scores[token];
-    scores[token] = f32(s < 0 ? s * penalty : s / penalty);
+    scores[token] = f32(s < 0 ? s * p : s / p);
   }
 }
 
 /** HF MinLengthLogitsProcessor: no [SEP] while the whole sequence (prompt included) is shorter. */
 export function applyMinLength(scores: Float32Array, length: number, minLength: number, sep: number): void {
   if (length < minLength) scores[sep] = -Infinity;
+}
+
+/** HF TemperatureLogitsWarper: scores / temperature in float32 (absent at temperature 1). */
+export function applyTemperature(scores: Float32Array, temperature: number): void {
+  if (temperature === 1) return;
+  const t = f32(temperature);
+  for (let i = 0; i < scores.length; i++) scores[i] = f32(scores[i] / t);
 }
 
 /** First index of the maximum, as torch.argmax. */

@@ -150,6 +150,14 @@ test('models: the loaded model; 503 when none is', async () => {
   const { models } = await service.models();
   assert.equal(models[0].id, 'test/blip-fake');
   assert.equal(models[0].image_size, 384);
+  // issue 11: the request options' defaults and bounds
+  const options = models[0].options as Record<string, { default: unknown; min: number; max: number }>;
+  assert.deepEqual(
+    [options.max_new_tokens.default, options.max_new_tokens.min, options.max_new_tokens.max],
+    [20, 1, 60],
+  );
+  assert.equal(options.num_beams.max, 8);
+  assert.equal(options.decoding.default, 'beam');
   model.ready = false;
   assert.equal((await problemOf(service.models())).status, 503);
 });

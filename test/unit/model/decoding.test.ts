@@ -9,8 +9,10 @@ import { FakeDecoderBackend } from './fake-decoder-backend';
 const VOCAB = 50;
 const SEP = 3;
 const settings = (over: Partial<GenerationSettings> = {}): GenerationSettings => ({
+  decoding: 'beam',
   maxNewTokens: 12,
   minLength: 0,
+  minNewTokens: 0,
   numBeams: 1,
   numReturnSequences: 1,
   lengthPenalty: 1,
@@ -18,6 +20,11 @@ const settings = (over: Partial<GenerationSettings> = {}): GenerationSettings =>
   earlyStopping: false,
   sepTokenId: SEP,
   padTokenId: 0,
+  numBeamGroups: 1,
+  diversityPenalty: 0,
+  topP: 1,
+  temperature: 1,
+  seed: 0,
   ...over,
 });
 const prompts = [[40], [40, 7, 8, 9], [40, 11], [40, 7, 8, 9]];
