@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '../../../src/common/app-error';
-import { MemoryCaptionCache } from '../../../src/cache/memory-caption-cache.adapter';
 import { CaptionService } from '../../../src/captioning/caption.service';
 import type { CaptionCommand } from '../../../src/captioning/caption-request.parser';
 import { ImageIntake } from '../../../src/image/image-intake.service';
@@ -13,6 +12,7 @@ import { CaptionJobProcessor } from '../../../src/jobs/caption-job.processor';
 import { InProcessJobQueue } from '../../../src/jobs/in-process-job-queue.adapter';
 import { JobSettings } from '../../../src/jobs/job.settings';
 import { CaptionBatcher } from '../../../src/model/caption-batcher';
+import { memoryCaptionCache } from '../../helpers/caption-caches';
 import { FakeCaptionModel } from '../../helpers/fake-model';
 import { imagesDir } from '../../helpers/paths';
 import { waitFor } from '../../helpers/time';
@@ -22,7 +22,7 @@ const other = readFileSync(join(imagesDir, 'photos', 'Landscape_1.jpg'));
 
 function build(syncTimeoutMs = 5000) {
   const model = new FakeCaptionModel();
-  const cache = new MemoryCaptionCache(100);
+  const { cache } = memoryCaptionCache(100);
   const batcher = new CaptionBatcher(model, 8, 10);
   const processor = new CaptionJobProcessor(model, batcher, cache, 60);
   const queue = new InProcessJobQueue(processor, () => (model.isReady() ? model.info() : undefined), {
