@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { captionCacheKey, normalizeOptions } from '../../../src/cache/cache-key';
+import { captionCacheKey, normalizeOptions, subjectScope } from '../../../src/cache/cache-key';
 
 const sha = 'f'.repeat(64);
 
@@ -21,4 +21,15 @@ test('normalization: defaults, whitespace and empty prompts give one key', () =>
     captionCacheKey(sha, 'v', { prompt: 'a picture of' }),
   );
   assert.deepEqual(normalizeOptions({ prompt: ' x ' }), { prompt: 'x', numCaptions: 1 });
+});
+
+test('a subject scope gives each subject its own key, hashed (the subject never appears)', () => {
+  const shared = captionCacheKey(sha, 'v1', {});
+  const alice = captionCacheKey(sha, 'v1', {}, subjectScope('alice'));
+  const bob = captionCacheKey(sha, 'v1', {}, subjectScope('bob'));
+  assert.notEqual(alice, shared);
+  assert.notEqual(alice, bob);
+  assert.equal(alice, captionCacheKey(sha, 'v1', {}, subjectScope('alice')));
+  assert.ok(alice.startsWith(`${shared}:s`));
+  assert.ok(!alice.includes('alice'));
 });
