@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { BEARER_SCHEME } from '../auth/auth.decorators';
+import { applyRequestContent } from './request-content';
 import { DOCS_ROUTE_CONFIG } from './security-headers';
 
 const DESCRIPTION = [
@@ -72,7 +73,7 @@ export function setupDocs(app: NestFastifyApplication): void {
     .setVersion('1')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, BEARER_SCHEME)
     .build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, config), {
+  SwaggerModule.setup('docs', app, () => applyRequestContent(SwaggerModule.createDocument(app, config)), {
     ui: false,
     raw: ['json'],
   });

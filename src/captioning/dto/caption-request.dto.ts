@@ -1,4 +1,4 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 
 /** No control characters (C0, DEL, C1): a prompt is one line of text. */
@@ -19,6 +19,7 @@ export class CaptionOptionsDto {
   prompt?: string;
 
   @ApiPropertyOptional({
+    type: 'integer',
     description: 'How many distinct captions to return.',
     minimum: 1,
     maximum: 5,
@@ -65,10 +66,11 @@ export class CaptionJsonRequestDto extends CaptionOptionsDto {
 
 /** multipart/form-data: the file `image` plus the options as fields (for the OpenAPI document). */
 export class CaptionMultipartRequestDto extends CaptionOptionsDto {
-  @ApiPropertyOptional({
+  @ApiProperty({
     type: 'string',
     format: 'binary',
-    description: 'The image file (JPEG, PNG, WebP, GIF, AVIF/HEIF, TIFF).',
+    required: true,
+    description: 'The image file (JPEG, PNG, WebP, GIF, AVIF/HEIF, TIFF). Required; no image_url here.',
   })
   image!: unknown;
 }
