@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { captionCacheKey, normalizeOptions, subjectScope } from '../../../src/cache/cache-key';
+import { CacheSettings } from '../../../src/cache/cache.settings';
+import { loadSettings } from '../../../src/config/load-settings';
 
 const sha = 'f'.repeat(64);
 
@@ -32,4 +34,10 @@ test('a subject scope gives each subject its own key, hashed (the subject never 
   assert.equal(alice, captionCacheKey(sha, 'v1', {}, subjectScope('alice')));
   assert.ok(alice.startsWith(`${shared}:s`));
   assert.ok(!alice.includes('alice'));
+});
+
+test('CACHE_SCOPE: shared by default, subject accepted, anything else named at start-up', () => {
+  assert.equal(loadSettings(CacheSettings, {}).CACHE_SCOPE, 'shared');
+  assert.equal(loadSettings(CacheSettings, { CACHE_SCOPE: 'subject' }).CACHE_SCOPE, 'subject');
+  assert.throws(() => loadSettings(CacheSettings, { CACHE_SCOPE: 'tenant' }), /CACHE_SCOPE/);
 });
