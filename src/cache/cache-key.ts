@@ -60,11 +60,30 @@ function generationText(o: CaptionOptions): string {
   return JSON.stringify(extras.every((v) => v === null) ? base : [...base, extras]);
 }
 
-export function captionCacheKey(sha256: string, modelVersion: string, options: DecodeOptions): string {
+/**
+ * The key's scope under CACHE_SCOPE=subject: a hash of the caller's subject (the subject itself never
+ * reaches Redis or the job payload).
+ */
+export function subjectScope(subject: string): string {
+  return createHash('sha256').update(`subject:${subject}`).digest('hex').slice(0, 32);
+}
+
+/**
+ * With a `scope` (subjectScope), one subject's answers never serve (or reveal) another's; unscoped keys
+ * keep their old format.
+ */
+export function captionCacheKey(
+  sha256: string,
+  modelVersion: string,
+  options: DecodeOptions,
+  scope?: string,
+): string {
   const o = normalizeOptions(options);
   // Stable field order; the prompt is hashed so keys stay short and free of user text. Default
   // generation options give the text (and key) of before issue 11.
   const optionText = generationText(o);
   const optionHash = createHash('sha256').update(optionText).digest('hex').slice(0, 16);
-  return `${KEY_FORMAT}:${modelVersion}:${sha256}:${optionHash}`;
+  const key = `${KEY_FORMAT}:${modelVersion}:${sha256}:${optionHash}`;
+  if (scope === undefined) return key;
+  return `${key}:s${scope}`;
 }

@@ -1,37 +1,40 @@
 /**
- * cache: the caption cache port (CAPTION_CACHE) with a Redis (Keyv) adapter when a cache Redis is
- * configured (CACHE_REDIS_URL, else REDIS_URL) and a bounded in-memory LRU otherwise. Look-ups are
- * counted in captioner_cache_requests_total{result}.
+ * cache: the caption cache port (CAPTION_CACHE), one adapter over @nestjs/cache-manager's CACHE_MANAGER
+ * with a Keyv store chosen by CacheStoreModule (@keyv/redis when a cache Redis is configured,
+ * CACHE_REDIS_URL else REDIS_URL; a bounded in-memory LRU otherwise). Look-ups are counted in
+ * captioner_cache_requests_total{result}.
  */
 import { Module } from '@nestjs/common';
-import { provideSettings } from '../config/provide-settings';
-import { RedisSettings } from '../config/redis.settings';
+import { CACHE_MANAGER, CacheModule as NestCacheModule } from '@nestjs/cache-manager';
+import type { Cache } from 'cache-manager';
 import { MetricsService } from '../metrics/metrics.service';
-import { CacheSettings } from './cache.settings';
+import { CacheStoreModule } from './cache-store.module';
+import { CACHE_STORE, type CacheStore } from './cache-store';
 import { CAPTION_CACHE, type CaptionCache } from './caption-cache.port';
 import type { CacheResultObserver } from './cache-result';
-import { MemoryCaptionCache } from './memory-caption-cache.adapter';
-import { RedisCaptionCache } from './redis-caption-cache.adapter';
+import { ManagedCaptionCache } from './managed-caption-cache.adapter';
 
 export function cacheObserver(metrics?: MetricsService): CacheResultObserver | undefined {
   return metrics === undefined ? undefined : (result) => metrics.cacheRequests.inc({ result });
 }
 
 @Module({
+  imports: [
+    CacheStoreModule,
+    NestCacheModule.registerAsync({
+      imports: [CacheStoreModule],
+      inject: [CACHE_STORE],
+      useFactory: (store: CacheStore) => ({ stores: [store.keyv] }),
+    }),
+  ],
   providers: [
-    provideSettings(CacheSettings),
-    provideSettings(RedisSettings),
     {
       provide: CAPTION_CACHE,
-      inject: [RedisSettings, CacheSettings, { token: MetricsService, optional: true }],
-      useFactory: (redis: RedisSettings, cache: CacheSettings, metrics?: MetricsService): CaptionCache => {
-        const observe = cacheObserver(metrics);
-        const url = redis.cacheUrl;
-        if (url === undefined) return new MemoryCaptionCache(cache.CACHE_MEMORY_MAX_ENTRIES, observe);
-        return new RedisCaptionCache(url, { observe });
-      },
+      inject: [CACHE_MANAGER, CACHE_STORE, { token: MetricsService, optional: true }],
+      useFactory: (manager: Cache, store: CacheStore, metrics?: MetricsService): CaptionCache =>
+        new ManagedCaptionCache(manager, store, { observe: cacheObserver(metrics) }),
     },
   ],
-  exports: [CAPTION_CACHE, CacheSettings],
+  exports: [CAPTION_CACHE, CacheStoreModule],
 })
 export class CacheModule {}

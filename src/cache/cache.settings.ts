@@ -1,4 +1,7 @@
-import { IsInt, Max, Min } from 'class-validator';
+import { IsIn, IsInt, Max, Min } from 'class-validator';
+
+export const CACHE_SCOPES = ['shared', 'subject'] as const;
+export type CacheScope = (typeof CACHE_SCOPES)[number];
 
 /** Caption cache settings (API in both modes, worker in queue mode). */
 export class CacheSettings {
@@ -13,4 +16,11 @@ export class CacheSettings {
   @Min(1)
   @Max(10_000_000)
   CACHE_MEMORY_MAX_ENTRIES = 10_000;
+
+  /**
+   * `shared`: one answer per image and options for every client (most hits). `subject`: the caller's
+   * subject is part of the key, so no client can learn that another sent an image (docs/decisions.md).
+   */
+  @IsIn(CACHE_SCOPES)
+  CACHE_SCOPE: CacheScope = 'shared';
 }

@@ -1,13 +1,15 @@
 /**
  * HTTP request -> CaptionCommand: multipart (file `image` + option fields) or JSON (exactly one of
  * image_url / image_base64 + options), validated with the DTO rules; async from `mode` or
- * `Prefer: respond-async`.
+ * `Prefer: respond-async`; `Cache-Control: no-cache` and `Idempotency-Key` from the headers.
  */
 import { Injectable } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, validate } from 'class-validator';
 import type { FastifyRequest } from 'fastify';
+import { requestsRevalidation } from '../cache/cache-status';
 import { AppError } from '../common/app-error';
+import { parseIdempotencyKey } from '../idempotency/idempotency-key';
 import { ImageIntake, type ImageSource } from '../image/image-intake.service';
 import { fieldProblems, type FieldProblem } from '../common/validation.pipe';
 import {
@@ -23,6 +25,20 @@ export interface CaptionCommand {
   image: ImageSource | { kind: 'bytes'; bytes: Buffer };
   options: DecodeOptions;
   async: boolean;
+  /** Not part of the request's identity (the Idempotency-Key fingerprint leaves them out). */
+  http: CaptionHttpOptions;
+}
+
+export interface CaptionHttpOptions {
+  /** `Cache-Control: no-cache`: skip the look-up, recompute and overwrite the cache entry. */
+  noCache?: boolean;
+  idempotencyKey?: string;
+}
+
+function httpOptions(req: FastifyRequest): CaptionHttpOptions {
+  const idempotencyKey = parseIdempotencyKey(req.headers['idempotency-key']);
+  const noCache = requestsRevalidation(req.headers['cache-control'], req.headers.pragma);
+  return { ...(noCache ? { noCache } : {}), ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) };
 }
 
 // Generation options (issue 11): the numeric fields arrive as text in multipart forms.
@@ -95,6 +111,7 @@ export class CaptionRequestParser {
 
   async parse(req: FastifyRequest): Promise<CaptionCommand> {
     const preferAsync = prefersAsync(req.headers.prefer);
+    const http = httpOptions(req);
     if (typeof req.isMultipart === 'function' && req.isMultipart()) {
       const form = await this.intake.readMultipart(req, FORM_FIELDS);
       const fields: Record<string, unknown> = { ...form.fields };
@@ -107,6 +124,7 @@ export class CaptionRequestParser {
         image: { kind: 'bytes', bytes: form.bytes },
         options: toDecodeOptions(options),
         async: isAsync(options, preferAsync),
+        http,
       };
     }
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
@@ -130,7 +148,7 @@ export class CaptionRequestParser {
       dto.image_url !== undefined
         ? { kind: 'url', url: dto.image_url }
         : { kind: 'base64', text: dto.image_base64 ?? '' };
-    return { image, options: toDecodeOptions(dto), async: isAsync(dto, preferAsync) };
+    return { image, options: toDecodeOptions(dto), async: isAsync(dto, preferAsync), http };
   }
 }
 

@@ -2,8 +2,6 @@
 import { applyDecorators } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
-  ApiBody,
-  ApiConsumes,
   ApiExtension,
   ApiExtraModels,
   ApiHeader,
@@ -24,6 +22,64 @@ const unavailable = ApiProblemResponse(503, 'The job queue (Redis) is not reacha
   detail: 'The job queue is not reachable; retry shortly.',
 });
 
+const CACHE_STATUS = {
+  description:
+    'RFC 9211: how the cache took part. `captioner; hit`, `captioner; fwd=miss; stored` (computed and cached), ' +
+    '`captioner; fwd=miss` (202: still computing), `captioner; fwd=request; stored` (the request sent ' +
+    '`Cache-Control: no-cache`), `captioner; fwd=bypass` (no model version known yet).',
+  schema: { type: 'string', example: 'captioner; fwd=miss; stored' },
+};
+
+const REPLAYED = {
+  description: '`true` when this is the kept answer of an earlier request with the same Idempotency-Key.',
+  schema: { type: 'string', enum: ['true'], example: 'true' },
+};
+
+/**
+ * One schema per media type (a multipart form has a file `image` and no image_url; JSON has exactly one
+ * of image_url and image_base64), applied to the document by setupDocs.
+ */
+const CAPTION_REQUEST_CONTENT = {
+  'multipart/form-data': {
+    schema: { $ref: getSchemaPath(CaptionMultipartRequestDto) },
+    encoding: { image: { contentType: 'image/*' } },
+  },
+  'application/json': {
+    schema: {
+      allOf: [
+        { $ref: getSchemaPath(CaptionJsonRequestDto) },
+        { oneOf: [{ required: ['image_url'] }, { required: ['image_base64'] }] },
+      ],
+    },
+    examples: {
+      url: { value: { image_url: 'https://images.example.com/dog.jpg', num_captions: 3 } },
+      conditional: { value: { image_base64: '/9j/4AAQSkZJRgABAQEASABIAAD...', prompt: 'a picture of' } },
+      async: { value: { image_url: 'https://images.example.com/dog.jpg', mode: 'async' } },
+      diverse: {
+        summary: 'Three different captions (diverse beam search)',
+        value: {
+          image_url: 'https://images.example.com/dog.jpg',
+          num_captions: 3,
+          decoding: 'diverse',
+          diversity_penalty: 1,
+        },
+      },
+      sample: {
+        summary: 'Sampled captions, reproducible from the seed',
+        value: {
+          image_url: 'https://images.example.com/dog.jpg',
+          num_captions: 3,
+          decoding: 'sample',
+          top_p: 0.9,
+          temperature: 0.8,
+          seed: 42,
+          max_new_tokens: 30,
+        },
+      },
+    },
+  },
+};
+
 export function ApiCaptionCreate(): MethodDecorator {
   return applyDecorators(
     ApiOperation({
@@ -33,57 +89,41 @@ export function ApiCaptionCreate(): MethodDecorator {
         'Answers 200 with the captions (sync, or a cache hit in any mode) or 202 with a job id (async, or a sync request that waited longer than the sync timeout).',
     }),
     ApiExtraModels(CaptionJsonRequestDto, CaptionMultipartRequestDto),
-    ApiConsumes('multipart/form-data', 'application/json'),
-    ApiBody({ schema: { $ref: getSchemaPath(CaptionJsonRequestDto) } }),
-    // One schema per media type: nestjs/swagger gives every consumed type the same schema, so a
-    // generated client or fuzzer would send a binary file as JSON. docs.ts puts this in its place.
-    ApiExtension(REQUEST_CONTENT_EXTENSION, {
-      'multipart/form-data': {
-        schema: { $ref: getSchemaPath(CaptionMultipartRequestDto) },
-        encoding: { image: { contentType: 'image/*' } },
-      },
-      'application/json': {
-        schema: { $ref: getSchemaPath(CaptionJsonRequestDto) },
-        examples: {
-          url: { value: { image_url: 'https://images.example.com/dog.jpg', num_captions: 3 } },
-          conditional: {
-            value: { image_base64: '/9j/4AAQSkZJRgABAQEASABIAAD...', prompt: 'a picture of' },
-          },
-          async: { value: { image_url: 'https://images.example.com/dog.jpg', mode: 'async' } },
-          diverse: {
-            summary: 'Three different captions (diverse beam search)',
-            value: {
-              image_url: 'https://images.example.com/dog.jpg',
-              num_captions: 3,
-              decoding: 'diverse',
-              diversity_penalty: 1,
-            },
-          },
-          sample: {
-            summary: 'Sampled captions, reproducible from the seed',
-            value: {
-              image_url: 'https://images.example.com/dog.jpg',
-              num_captions: 3,
-              decoding: 'sample',
-              top_p: 0.9,
-              temperature: 0.8,
-              seed: 42,
-              max_new_tokens: 30,
-            },
-          },
-        },
-      },
-    }),
+    ApiExtension(REQUEST_CONTENT_EXTENSION, CAPTION_REQUEST_CONTENT),
     ApiHeader({
       name: 'Prefer',
       required: false,
       description: '`respond-async` selects the asynchronous mode.',
     }),
-    ApiOkResponse({ type: CaptionSuccessDto, description: 'Captions, best first' }),
+    ApiHeader({
+      name: 'Cache-Control',
+      required: false,
+      description:
+        '`no-cache` (or `max-age=0`): skip the cache look-up, recompute, and overwrite the cached answer.',
+      schema: { type: 'string', example: 'no-cache' },
+    }),
+    ApiHeader({
+      name: 'Idempotency-Key',
+      required: false,
+      description:
+        'IETF httpapi draft: 1-255 printable ASCII characters, as a quoted string or a bare token. A retry with ' +
+        'the same key and the same request (image, options, mode) gets the first answer again (same job_id or ' +
+        'the same 200 body) with `Idempotent-Replayed: true`, for IDEMPOTENCY_TTL_SECONDS; keys are per subject.',
+      schema: { type: 'string', maxLength: 255, example: '"8e03978e-40d5-43e8-bc93-6894a57f9324"' },
+    }),
+    ApiOkResponse({
+      type: CaptionSuccessDto,
+      description: 'Captions, best first',
+      headers: { 'Cache-Status': CACHE_STATUS, 'Idempotent-Replayed': REPLAYED },
+    }),
     ApiAcceptedResponse({
       type: CaptionAcceptedDto,
       description: 'Accepted: poll the job at the Location header',
-      headers: { Location: { description: '/api/v1/caption/{job_id}', schema: { type: 'string' } } },
+      headers: {
+        Location: { description: '/api/v1/caption/{job_id}', schema: { type: 'string' } },
+        'Cache-Status': { ...CACHE_STATUS, schema: { type: 'string', example: 'captioner; fwd=miss' } },
+        'Idempotent-Replayed': REPLAYED,
+      },
     }),
     ApiProblemResponse(
       400,
@@ -99,7 +139,17 @@ export function ApiCaptionCreate(): MethodDecorator {
         title: 'image_url refused',
         detail: 'image_url refused: the address 10.0.0.7 is a private address.',
       },
+      {
+        code: 'idempotency.invalid_key',
+        title: 'Invalid Idempotency-Key',
+        detail: 'An Idempotency-Key is 1-255 printable ASCII characters (e.g. a UUID).',
+      },
     ),
+    ApiProblemResponse(409, 'The first request with this Idempotency-Key is still being answered', {
+      code: 'idempotency.in_progress',
+      title: 'Request in progress',
+      detail: 'The first request with this Idempotency-Key is still being answered; retry shortly.',
+    }),
     ApiProblemResponse(413, 'The image is over MAX_UPLOAD_BYTES (or URL_FETCH_MAX_BYTES)', {
       code: 'image.too_large',
       title: 'Image too large',
@@ -113,7 +163,7 @@ export function ApiCaptionCreate(): MethodDecorator {
     }),
     ApiProblemResponse(
       422,
-      'The image cannot be decoded, or has too many pixels or frames',
+      'The image cannot be decoded, or has too many pixels or frames, or the Idempotency-Key was used for another request',
       {
         code: 'image.undecodable',
         title: 'Undecodable image',
@@ -123,6 +173,13 @@ export function ApiCaptionCreate(): MethodDecorator {
         code: 'image.too_many_pixels',
         title: 'Image has too many pixels',
         detail: 'The image is 20000x14000 (280000000 pixels); the limit is 50000000 pixels.',
+      },
+      {
+        code: 'idempotency.key_reused',
+        title: 'Idempotency-Key reused',
+        detail:
+          'This Idempotency-Key was already used for a different request (another image, options or mode). ' +
+          'Use a new key for a new request.',
       },
     ),
     unavailable,

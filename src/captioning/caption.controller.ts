@@ -27,12 +27,10 @@ export class CaptionController {
   ): Promise<CaptionSuccessDto | CaptionAcceptedDto> {
     const command = await this.parser.parse(req);
     const answer = await this.captioning.caption(command, subject, String(req.id));
-    if (answer.status === 'processing') {
-      void reply.status(202).header('location', `/api/v1/caption/${answer.job_id}`);
-      if (command.async && req.headers.prefer !== undefined)
-        void reply.header('preference-applied', 'respond-async');
-    }
-    return answer;
+    void reply.status(answer.statusCode).headers(answer.headers);
+    if (answer.statusCode === 202 && command.async && req.headers.prefer !== undefined)
+      void reply.header('preference-applied', 'respond-async');
+    return answer.body;
   }
 
   @Get(':job_id')

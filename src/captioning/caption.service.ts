@@ -1,14 +1,20 @@
 /**
- * The captioning use case: intake -> sha256 -> cache (hit: 200 cached) -> single-flight of identical
- * misses -> prepare + enqueue (or join) -> sync wait up to SYNC_TIMEOUT_MS -> 200, else 202 with a job
- * id owned by the caller. Also job status and the model description.
+ * The captioning use case: intake -> sha256 -> (Idempotency-Key: replay or run once) -> cache (hit: 200
+ * cached) -> single-flight of identical misses -> prepare + enqueue (or join) -> sync wait up to
+ * SYNC_TIMEOUT_MS -> 200, else 202 with a job id owned by the caller; every answer says how the cache
+ * took part (Cache-Status). Also job status and the model description.
  */
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { AppError } from '../common/app-error';
 import { catalogEntry, codedProblem } from '../common/problem/problem-catalog';
 import { CAPTION_CACHE, type CachedCaptions, type CaptionCache } from '../cache/caption-cache.port';
-import { captionCacheKey, normalizeOptions, withDerivedSeed } from '../cache/cache-key';
+import { captionCacheKey, normalizeOptions, subjectScope, withDerivedSeed } from '../cache/cache-key';
+import { CacheSettings } from '../cache/cache.settings';
+import { CACHE_STATUS_HEADER, cacheStatus, type CacheForward } from '../cache/cache-status';
 import { SingleFlight } from '../cache/single-flight';
+import { requestFingerprint } from '../idempotency/idempotency-key';
+import { IdempotencyService } from '../idempotency/idempotency.service';
 import { ImageIntake } from '../image/image-intake.service';
 import { MODEL_IMAGE_SIZE } from '../image/decode-image';
 import type { CaptionJobData, JobFailure, JobState } from '../jobs/caption-job.types';
@@ -29,6 +35,16 @@ const UNKNOWN_VERSION = 'unknown';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** A caption answer: status code, body and the headers that go with it (what an idempotent replay repeats). */
+export interface CaptionAnswer {
+  statusCode: 200 | 202;
+  body: CaptionSuccessDto | CaptionAcceptedDto;
+  headers: Record<string, string>;
+}
+
+/** Seconds an Idempotency-Key stays taken by a request still being answered, beyond its sync wait. */
+const IDEMPOTENCY_LEASE_MARGIN_SECONDS = 60;
+
 export function success(value: CachedCaptions, cached: boolean): CaptionSuccessDto {
   return { status: 'success', captions: value.captions, model: value.model, cached, image: value.image };
 }
@@ -46,27 +62,49 @@ export class CaptionService {
     @Inject(CAPTION_CACHE) private readonly cache: CaptionCache,
     @Inject(JOB_QUEUE) private readonly queue: JobQueue,
     @Inject(JobSettings) private readonly settings: JobSettings,
+    @Inject(CacheSettings) private readonly cacheSettings: CacheSettings,
+    private readonly idempotency: IdempotencyService,
   ) {}
 
-  async caption(
-    command: CaptionCommand,
-    subject: string,
-    requestId?: string,
-  ): Promise<CaptionSuccessDto | CaptionAcceptedDto> {
+  async caption(command: CaptionCommand, subject: string, requestId?: string): Promise<CaptionAnswer> {
     const { bytes, sha256 } = await this.intake.accept(
       command.image.kind === 'bytes' ? command.image.bytes : command.image,
     );
+    const key = command.http.idempotencyKey;
+    if (key === undefined) return this.answer(command, subject, requestId, bytes, sha256);
+    // Everything but the image source and the HTTP options identifies the request (with the image's hash).
+    const { image: _image, http: _http, ...fields } = command;
+    const run = {
+      subject,
+      key,
+      fingerprint: requestFingerprint(sha256, fields),
+      leaseSeconds: Math.ceil(this.settings.SYNC_TIMEOUT_MS / 1000) + IDEMPOTENCY_LEASE_MARGIN_SECONDS,
+    };
+    return (await this.idempotency.run(run, () =>
+      this.answer(command, subject, requestId, bytes, sha256),
+    )) as CaptionAnswer;
+  }
+
+  private async answer(
+    command: CaptionCommand,
+    subject: string,
+    requestId: string | undefined,
+    bytes: Buffer,
+    sha256: string,
+  ): Promise<CaptionAnswer> {
     const options = withDerivedSeed(normalizeOptions(command.options), sha256);
     const model = await this.queue.model();
-    const key = captionCacheKey(sha256, model?.version ?? UNKNOWN_VERSION, options);
-    if (model !== undefined) {
+    const scope = this.cacheSettings.CACHE_SCOPE === 'subject' ? subjectScope(subject) : undefined;
+    const key = captionCacheKey(sha256, model?.version ?? UNKNOWN_VERSION, options, scope);
+    const forward: CacheForward =
+      model === undefined ? 'bypass' : command.http.noCache === true ? 'request' : 'miss';
+    if (forward === 'miss') {
       const hit = await this.cache.get(key);
-      if (hit !== undefined) return success(hit, true);
+      if (hit !== undefined) return ok(success(hit, true), cacheStatus('hit'));
     }
     if (!this.queue.available()) throw queueUnavailable();
-    // Identical misses in this process share one decode and one enqueue; across replicas, the job id
-    // derived from the key joins them in the queue.
-    const job = await this.flights.run(key, async () => {
+    const fresh = forward === 'request' ? randomUUID() : undefined;
+    const enqueue = async (): Promise<EnqueuedJob> => {
       const image = await this.intake.prepare(bytes, model?.imageSize ?? MODEL_IMAGE_SIZE);
       const data: CaptionJobData = {
         rgb: Buffer.from(image.rgb.buffer, image.rgb.byteOffset, image.rgb.byteLength).toString('base64'),
@@ -76,22 +114,32 @@ export class CaptionService {
         sha256,
         options,
         cacheKey: key,
+        ...(scope !== undefined ? { scope } : {}),
+        ...(fresh !== undefined ? { fresh } : {}),
         modelVersion: model?.version ?? '',
         requestId,
         enqueuedAt: Date.now(),
       };
       return this.queue.enqueue(data);
-    }).promise;
+    };
+    // Identical misses in this process share one decode and one enqueue; across replicas, the job id
+    // derived from the key joins them in the queue. A recomputation joins nothing.
+    const job = fresh !== undefined ? await enqueue() : await this.flights.run(key, enqueue).promise;
     if (!command.async) {
       const state = await this.queue.waitForResult(job, this.settings.SYNC_TIMEOUT_MS);
-      if (state.status === 'success') return success(state.result, false);
-      if (state.status === 'failed') throw failedProblem(state.error);
+      if (state.status === 'success') return ok(success(state.result, false), cacheStatus(forward, true));
+      if (state.status === 'failed') throw failedProblem(state.error, cacheStatus(forward));
     }
     const jobId = await this.queue.claim(job, subject, key);
-    return {
+    const accepted: CaptionAcceptedDto = {
       status: 'processing',
       job_id: jobId,
       estimated_time_seconds: await this.queue.estimateSeconds(),
+    };
+    return {
+      statusCode: 202,
+      body: accepted,
+      headers: { location: `/api/v1/caption/${jobId}`, [CACHE_STATUS_HEADER]: cacheStatus(forward) },
     };
   }
 
@@ -158,11 +206,16 @@ export class CaptionService {
   }
 }
 
+function ok(body: CaptionSuccessDto, status: string): CaptionAnswer {
+  return { statusCode: 200, body, headers: { [CACHE_STATUS_HEADER]: status } };
+}
+
 /**
  * A synchronous request whose job failed: the status the catalog gives its code when that is the
  * input's fault (4xx) or a dependency (503); 422 caption.failed when inference kept failing on it.
  */
-export function failedProblem(error: JobFailure): AppError {
+export function failedProblem(error: JobFailure, cacheStatusValue?: string): AppError {
+  const headers = cacheStatusValue !== undefined ? { [CACHE_STATUS_HEADER]: cacheStatusValue } : undefined;
   const entry = catalogEntry(error.code);
   if (entry !== undefined && (entry.status < 500 || entry.status === 503)) {
     return new AppError({
@@ -170,7 +223,10 @@ export function failedProblem(error: JobFailure): AppError {
       status: entry.status,
       title: entry.title,
       detail: error.message,
+      ...(headers !== undefined ? { headers } : {}),
     });
   }
-  return new AppError(codedProblem('caption.failed', error.message));
+  return new AppError(
+    codedProblem('caption.failed', error.message, headers !== undefined ? { headers } : {}),
+  );
 }

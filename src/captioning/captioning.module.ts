@@ -8,6 +8,7 @@ import { Module } from '@nestjs/common';
 import { CacheModule } from '../cache/cache.module';
 import { loadSettings } from '../config/load-settings';
 import { RedisSettings } from '../config/redis.settings';
+import { IdempotencyModule } from '../idempotency/idempotency.module';
 import { ImageModule } from '../image/image.module';
 import { JobsModule } from '../jobs/jobs.module';
 import { CaptionController } from './caption.controller';
@@ -19,7 +20,7 @@ import { ModelsController } from './models.controller';
 const queueMode = loadSettings(RedisSettings).queueMode;
 
 @Module({
-  imports: [ImageModule, CacheModule, JobsModule.forApi(queueMode)],
+  imports: [ImageModule, CacheModule, IdempotencyModule, JobsModule.forApi(queueMode)],
   controllers: [CaptionController, ModelsController],
   providers: [CaptionRequestParser, CaptionService],
   exports: [CaptionService],

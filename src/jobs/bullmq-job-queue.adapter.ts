@@ -78,7 +78,7 @@ export class BullMqJobQueue implements JobQueue, OnModuleInit, OnModuleDestroy {
 
   async enqueue(data: CaptionJobData): Promise<EnqueuedJob> {
     const queue = await this.producer();
-    const internalId = internalJobId(data.cacheKey);
+    const internalId = internalJobId(data.cacheKey, data.fresh);
     try {
       // A retained failed job with this id would be "joined" and fail again at once: run it again
       // instead (retry is atomic, so two replicas doing this at once start it once).

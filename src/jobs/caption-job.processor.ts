@@ -30,14 +30,15 @@ export class CaptionJobProcessor implements CaptionJobHandler {
 
   async process(data: CaptionJobData): Promise<CaptionJobResult> {
     const info = this.model.info();
-    const key = captionCacheKey(data.sha256, info.version, data.options);
+    const key = captionCacheKey(data.sha256, info.version, data.options, data.scope);
     const rgb = Buffer.from(data.rgb, 'base64');
     if (data.size !== info.imageSize || rgb.length !== data.size * data.size * 3) {
       throw new JobPayloadError(
         `The job carries a ${data.size}px image (${rgb.length} bytes); the model takes ${info.imageSize}px RGB.`,
       );
     }
-    const cached = await this.cache.get(key);
+    // A recomputation (Cache-Control: no-cache) must not answer from the cache it is to overwrite.
+    const cached = data.fresh === undefined ? await this.cache.get(key) : undefined;
     if (cached !== undefined) return cached;
     this.inferences++;
     const started = Date.now();

@@ -21,6 +21,13 @@ export interface CaptionJobData {
   cacheKey: string;
   /** Model version the API computed the key with ('' when no worker had announced one yet). */
   modelVersion: string;
+  /** The cache key's scope (subjectScope) under CACHE_SCOPE=subject, so the worker uses the same key. */
+  scope?: string;
+  /**
+   * Set when the client asked for a recomputation (Cache-Control: no-cache): mixed into the job id so
+   * the job joins no earlier (retained, completed) one; the result still overwrites `cacheKey`.
+   */
+  fresh?: string;
   /** The HTTP request id, so one caption can be followed from the API to the worker in the logs. */
   requestId?: string;
   enqueuedAt: number;
@@ -51,6 +58,7 @@ export type JobState =
  * The internal (queue) job id: derived from the cache key, so identical requests on any API replica
  * join one job. BullMQ ids must not be integers nor contain ':'.
  */
-export function internalJobId(cacheKey: string): string {
-  return `cap-${createHash('sha256').update(cacheKey).digest('hex').slice(0, 40)}`;
+export function internalJobId(cacheKey: string, fresh?: string): string {
+  const id = fresh === undefined ? cacheKey : `${cacheKey}:fresh:${fresh}`;
+  return `cap-${createHash('sha256').update(id).digest('hex').slice(0, 40)}`;
 }

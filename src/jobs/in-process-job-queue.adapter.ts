@@ -64,7 +64,7 @@ export class InProcessJobQueue implements JobQueue, OnModuleDestroy {
 
   enqueue(data: CaptionJobData): Promise<EnqueuedJob> {
     if (this.closing) return Promise.reject(queueUnavailable());
-    const internalId = internalJobId(data.cacheKey);
+    const internalId = internalJobId(data.cacheKey, data.fresh);
     const done = this.finished.get(internalId);
     if (this.running.has(internalId) || (done !== undefined && done.status === 'success')) {
       this.options.observe?.('joined');

@@ -46,6 +46,7 @@ const SAMPLES: Record<string, string> = {
   URL_FETCH_ALLOWLIST: 'images.internal.example.com,10.20.0.0/16',
   URL_FETCH_DENYLIST: 'evil.example.com',
   CACHE_REDIS_CLUSTER: 'true',
+  WEBHOOK_ALLOWLIST: 'hooks.internal.example.com,10.30.0.0/16',
 };
 
 before(() => {
@@ -148,6 +149,7 @@ describe('.env.example settings through the chart', () => {
             jwtPrivateKey: pem('PRIVATE'),
             redisUrl: 'redis://queue:6379/0',
             cacheRedisUrl: 'redis://cache:6379/0',
+            webhookSecret: `whsec_${'A'.repeat(43)}=`,
           },
           api: { exposeJwtPrivateKey: true },
         },
@@ -158,6 +160,9 @@ describe('.env.example settings through the chart', () => {
     assert.equal(data.JWT_PRIVATE_KEY, pem('PRIVATE'));
     assert.equal(data.REDIS_URL, 'redis://queue:6379/0');
     assert.equal(data.CACHE_REDIS_URL, 'redis://cache:6379/0');
+    assert.equal(data.WEBHOOK_SECRET, `whsec_${'A'.repeat(43)}=`);
+    const worker = r.environment(r.container(WORKER, 'worker'));
+    assert.equal(worker.get('WEBHOOK_SECRET')?.from, 'secret', 'the worker signs deliveries');
     assert.equal(data.JWT_SECRET, undefined, 'an HS256 secret next to a public key');
     const api = r.environment(r.container(API, 'api'));
     for (const name of SECRET_SETTINGS) {

@@ -33,6 +33,7 @@ export const SECRET_SETTINGS = [
   'JWT_PRIVATE_KEY',
   'REDIS_URL',
   'CACHE_REDIS_URL',
+  'WEBHOOK_SECRET',
 ];
 
 let helmPath: string | undefined;

@@ -229,6 +229,11 @@ cpu
       {{- end }}
 {{- end -}}
 
+{{/* The Standard Webhooks signing secret, both processes (the API checks webhooks are on, the worker signs). */}}
+{{- define "captioner.webhookEnv" -}}
+{{ include "captioner.secretEnv" (list "WEBHOOK_SECRET" (include "captioner.secretName" .) .Values.secrets.keys.webhookSecret true) }}
+{{- end -}}
+
 {{/* Redis URLs, both processes. REDIS_URL is required (queue mode); CACHE_REDIS_URL may be absent. */}}
 {{- define "captioner.redisEnv" -}}
 {{- $secret := include "captioner.redisSecretName" . -}}

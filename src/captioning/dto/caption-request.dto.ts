@@ -70,7 +70,8 @@ export class CaptionMultipartRequestDto extends CaptionOptionsDto {
   @ApiProperty({
     type: 'string',
     format: 'binary',
-    description: 'The image file (JPEG, PNG, WebP, GIF, AVIF/HEIF, TIFF).',
+    required: true,
+    description: 'The image file (JPEG, PNG, WebP, GIF, AVIF/HEIF, TIFF). Required; no image_url here.',
   })
   image!: unknown;
 }

@@ -12,8 +12,8 @@ export function withRequestContent(document: OpenAPIObject): OpenAPIObject {
     for (const operation of Object.values(path)) {
       if (typeof operation !== 'object' || operation === null || !(REQUEST_CONTENT_EXTENSION in operation))
         continue;
-      const op = operation as Record<string, unknown> & { requestBody?: { content?: unknown } };
-      if (op.requestBody !== undefined) op.requestBody.content = op[REQUEST_CONTENT_EXTENSION];
+      const op = operation as Record<string, unknown>;
+      op.requestBody = { required: true, content: op[REQUEST_CONTENT_EXTENSION] };
       delete op[REQUEST_CONTENT_EXTENSION];
     }
   }

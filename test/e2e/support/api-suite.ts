@@ -160,6 +160,73 @@ export function apiSuite(stack: () => Stack): void {
     assert.equal(after - before, 1, `images inferred: ${after - before}`);
   });
 
+  t('Cache-Status on every answer; Cache-Control: no-cache recomputes and overwrites', async () => {
+    const auth = await bearer(subject());
+    const image = freshJpeg('Portrait_6.jpg');
+    const inferred = (): Promise<number> => metric(stack().inference, 'captioner_batch_size_sum');
+    const start = await inferred();
+    const first = await client().upload(auth, image);
+    assertSuccess(first, image);
+    assert.equal(first.headers.get('cache-status'), 'captioner; fwd=miss; stored');
+    const hit = await client().upload(auth, image);
+    assert.equal(hit.headers.get('cache-status'), 'captioner; hit');
+    assert.equal(hit.body.cached, true);
+    assert.equal((await inferred()) - start, 1);
+    const fresh = await client().upload({ ...auth, 'cache-control': 'no-cache' }, image);
+    assertSuccess(fresh, image);
+    assert.equal(fresh.headers.get('cache-status'), 'captioner; fwd=request; stored');
+    assert.equal(fresh.body.cached, false);
+    assert.equal((await inferred()) - start, 2, 'no-cache ran the model again');
+    const after = await client().upload(auth, image);
+    assert.equal(after.headers.get('cache-status'), 'captioner; hit');
+    assert.deepEqual(after.body.captions, fresh.body.captions);
+    const accepted = await client().upload(auth, freshJpeg('Portrait_6.jpg'), { mode: 'async' });
+    assert.equal(accepted.status, 202);
+    assert.equal(accepted.headers.get('cache-status'), 'captioner; fwd=miss');
+    await client().settle(auth, String(accepted.body.job_id));
+  });
+
+  t('Idempotency-Key: replayed answers, 422 for another request, 400 for a malformed key', async () => {
+    const auth = await bearer(subject());
+    const image = freshJpeg('Landscape_5.jpg');
+    const key = { 'idempotency-key': `"${randomUUID()}"` };
+    const first = await client().upload({ ...auth, ...key }, image);
+    assertSuccess(first, image);
+    assert.equal(first.headers.get('idempotent-replayed'), null);
+    const replay = await client().upload({ ...auth, ...key }, image);
+    assert.equal(replay.status, 200);
+    assert.deepEqual(replay.body, first.body);
+    assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+    assert.equal(replay.headers.get('cache-status'), first.headers.get('cache-status'));
+    assertProblem(
+      await client().upload({ ...auth, ...key }, image, { num_captions: '2' }),
+      422,
+      /different request/,
+    );
+    // Per subject: another client's identical key is its own.
+    const other = await client().upload({ ...(await bearer(subject())), ...key }, image);
+    assert.equal(other.status, 200);
+    assert.equal(other.headers.get('idempotent-replayed'), null);
+    // An async request replays its job id.
+    const asyncKey = { 'idempotency-key': randomUUID() };
+    const body = { image_base64: freshJpeg('Landscape_5.jpg').toString('base64'), mode: 'async' };
+    const accepted = await client().json(auth, body, asyncKey);
+    assert.equal(accepted.status, 202);
+    const again = await client().json(auth, body, asyncKey);
+    assert.equal(again.status, 202);
+    assert.equal(again.body.job_id, accepted.body.job_id);
+    assert.equal(again.headers.get('location'), accepted.headers.get('location'));
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    await client().settle(auth, String(accepted.body.job_id));
+    for (const bad of ['', 'x'.repeat(256), '""']) {
+      assertProblem(
+        await client().upload({ ...auth, 'idempotency-key': bad }, image),
+        400,
+        /Idempotency-Key/,
+      );
+    }
+  });
+
   t('every file in shared/images/bad: a clear 4xx problem, never a 5xx', async () => {
     const auth = await bearer(subject());
     for (const f of readdirSync(join(imagesDir, 'bad'))) {

@@ -2,8 +2,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CacheResult } from '../../../src/cache/cache-result';
-import { RedisCaptionCache } from '../../../src/cache/redis-caption-cache.adapter';
 import { captionCacheContract, sampleValue } from '../../helpers/caption-cache.contract';
+import { redisCaptionCache, type RedisCaptionCache } from '../../helpers/caption-caches';
 import { freePort, PrivateRedis, sharedRedisOrSkip, sharedRedisUrl } from '../../helpers/redis';
 import { sleep, timed, waitFor } from '../../helpers/time';
 
@@ -12,8 +12,8 @@ before(async () => {
   skip = await sharedRedisOrSkip();
 });
 
-async function connected(cache: RedisCaptionCache): Promise<void> {
-  cache.connect();
+async function connected(c: RedisCaptionCache): Promise<RedisCaptionCache> {
+  const { cache } = c;
   await waitFor(
     'the cache client to connect',
     async () =>
@@ -25,28 +25,27 @@ async function connected(cache: RedisCaptionCache): Promise<void> {
         : undefined,
     5000,
   );
+  return c;
 }
 
 captionCacheContract(
-  'RedisCaptionCache',
+  'ManagedCaptionCache on the @keyv/redis store',
   async () => {
     const results: CacheResult[] = [];
-    const cache = new RedisCaptionCache(sharedRedisUrl, {
-      prefix: 'captioner:test:',
-      observe: (r) => results.push(r),
-    });
-    await connected(cache);
-    return { cache, results, cleanup: () => cache.close() };
+    const c = await connected(
+      redisCaptionCache(sharedRedisUrl, { prefix: 'captioner:test:', observe: (r) => results.push(r) }),
+    );
+    return { cache: c.cache, results, cleanup: () => c.close() };
   },
   () => skip,
 );
 
 test('with nothing listening, get/set are fast counted misses and ping rejects', async () => {
   const results: CacheResult[] = [];
-  const cache = new RedisCaptionCache(`redis://127.0.0.1:${await freePort()}`, {
+  const c = redisCaptionCache(`redis://127.0.0.1:${await freePort()}`, {
     observe: (r) => results.push(r),
   });
-  cache.connect();
+  const { cache } = c;
   try {
     const { ms, value } = await timed(() => cache.get('k'));
     assert.equal(value, undefined);
@@ -55,7 +54,7 @@ test('with nothing listening, get/set are fast counted misses and ping rejects',
     assert.deepEqual(results, ['error', 'error']);
     await assert.rejects(cache.ping());
   } finally {
-    await cache.close();
+    await c.close();
   }
 });
 
@@ -70,8 +69,8 @@ test(
   async () => {
     privateRedis = await PrivateRedis.start();
     const results: CacheResult[] = [];
-    const cache = new RedisCaptionCache(privateRedis.url, { observe: (r) => results.push(r) });
-    await connected(cache);
+    const c = await connected(redisCaptionCache(privateRedis.url, { observe: (r) => results.push(r) }));
+    const { cache } = c;
     try {
       await cache.set('k', sampleValue(), 600);
       assert.ok(await cache.get('k'));
@@ -108,7 +107,7 @@ test(
         `# cache recovered ${recovered.ms.toFixed(0)} ms after Redis returned; outage gets took ${outage.map((m) => m.toFixed(1)).join(', ')} ms`,
       );
     } finally {
-      await cache.close();
+      await c.close();
     }
   },
 );

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Queue } from 'bullmq';
 import { captionCacheKey, normalizeOptions } from '../../../src/cache/cache-key';
-import { RedisCaptionCache } from '../../../src/cache/redis-caption-cache.adapter';
 import { ImagePreparer, sha256Hex } from '../../../src/image/image-preparer';
 import { BullMqJobQueue } from '../../../src/jobs/bullmq-job-queue.adapter';
 import { CaptionJobProcessor } from '../../../src/jobs/caption-job.processor';
@@ -23,6 +22,7 @@ import { ModelSettings } from '../../../src/model/model.settings';
 import { ModelBundleService } from '../../../src/model/bundle/model-bundle.service';
 import { OnnxBlipModel } from '../../../src/model/onnx-blip.model';
 import { imagesDir, tinyModelPath } from '../../helpers/paths';
+import { redisCaptionCache, type RedisCaptionCache } from '../../helpers/caption-caches';
 import { sharedRedisOrSkip, sharedRedisUrl } from '../../helpers/redis';
 import { waitFor } from '../../helpers/time';
 
@@ -44,9 +44,8 @@ before(async () => {
   await model.onModuleInit();
   const batcher = new CaptionBatcher(model, 4, 20);
   batcher.observe((size) => batches.push(size));
-  cache = new RedisCaptionCache(sharedRedisUrl, { prefix: `captioner:test:${randomUUID()}:` });
-  cache.connect();
-  processor = new CaptionJobProcessor(model, batcher, cache, 60);
+  cache = redisCaptionCache(sharedRedisUrl, { prefix: `captioner:test:${randomUUID()}:` });
+  processor = new CaptionJobProcessor(model, batcher, cache.cache, 60);
   queue = new BullMqJobQueue({
     url: sharedRedisUrl,
     queueName,
@@ -131,7 +130,7 @@ test(
     // short main-thread work (~130-380 ms measured on this 2-CPU machine).
     assert.ok(maxDelayMs < 2000, `event loop held for ${maxDelayMs} ms`);
     // The worker wrote every answer to the cache under the loaded model's key.
-    for (const d of data) assert.ok(await cache.get(d.cacheKey));
+    for (const d of data) assert.ok(await cache.cache.get(d.cacheKey));
   },
 );
 

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { captionCacheKey, normalizeOptions, withDerivedSeed } from '../../../src/cache/cache-key';
-import { RedisCaptionCache } from '../../../src/cache/redis-caption-cache.adapter';
+import { redisCaptionCache, type RedisCaptionCache } from '../../helpers/caption-caches';
 import { ImagePreparer, sha256Hex } from '../../../src/image/image-preparer';
 import { CaptionJobProcessor } from '../../../src/jobs/caption-job.processor';
 import type { CaptionJobData } from '../../../src/jobs/caption-job.types';
@@ -38,9 +38,8 @@ before(async () => {
   const settings = Object.assign(new ModelSettings(), { MODEL_PATH: tinyModelPath() });
   model = new OnnxBlipModel(settings, new ModelBundleService(settings));
   await model.onModuleInit();
-  cache = new RedisCaptionCache(sharedRedisUrl, { prefix: `captioner:test:${randomUUID()}:` });
-  cache.connect();
-  processor = new CaptionJobProcessor(model, new CaptionBatcher(model, 8, 20), cache, 60);
+  cache = redisCaptionCache(sharedRedisUrl, { prefix: `captioner:test:${randomUUID()}:` });
+  processor = new CaptionJobProcessor(model, new CaptionBatcher(model, 8, 20), cache.cache, 60);
   for (const p of photos) {
     const bytes = readFileSync(p);
     images.set(p, { image: await preparer.prepare(bytes), sha256: sha256Hex(bytes) });
@@ -148,7 +147,7 @@ test(
     for (const [i, d] of data.entries()) {
       const expected = await alone(p, d.options);
       assert.deepEqual(results[i].captions, expected, JSON.stringify(d.options));
-      assert.deepEqual((await cache.get(d.cacheKey))?.captions, expected);
+      assert.deepEqual((await cache.cache.get(d.cacheKey))?.captions, expected);
     }
     const short = results[2].captions;
     for (const c of short) assert.ok(c.text.split(' ').length <= 5, `max_new_tokens 5: ${c.text}`);

@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { captionCacheKey, normalizeOptions, withDerivedSeed } from '../../../src/cache/cache-key';
+import {
+  captionCacheKey,
+  normalizeOptions,
+  subjectScope,
+  withDerivedSeed,
+} from '../../../src/cache/cache-key';
+import { CacheSettings } from '../../../src/cache/cache.settings';
+import { loadSettings } from '../../../src/config/load-settings';
 
 const sha = 'f'.repeat(64);
 
@@ -88,4 +95,21 @@ test('sample: the derived seed depends on the image and the options, and equals 
   assert.equal(captionCacheKey(sha, 'v', explicit), captionCacheKey(sha, 'v', a));
   const beam = normalizeOptions({ numCaptions: 2 });
   assert.equal(withDerivedSeed(beam, sha), beam);
+});
+
+test('a subject scope gives each subject its own key, hashed (the subject never appears)', () => {
+  const shared = captionCacheKey(sha, 'v1', {});
+  const alice = captionCacheKey(sha, 'v1', {}, subjectScope('alice'));
+  const bob = captionCacheKey(sha, 'v1', {}, subjectScope('bob'));
+  assert.notEqual(alice, shared);
+  assert.notEqual(alice, bob);
+  assert.equal(alice, captionCacheKey(sha, 'v1', {}, subjectScope('alice')));
+  assert.ok(alice.startsWith(`${shared}:s`));
+  assert.ok(!alice.includes('alice'));
+});
+
+test('CACHE_SCOPE: shared by default, subject accepted, anything else named at start-up', () => {
+  assert.equal(loadSettings(CacheSettings, {}).CACHE_SCOPE, 'shared');
+  assert.equal(loadSettings(CacheSettings, { CACHE_SCOPE: 'subject' }).CACHE_SCOPE, 'subject');
+  assert.throws(() => loadSettings(CacheSettings, { CACHE_SCOPE: 'tenant' }), /CACHE_SCOPE/);
 });

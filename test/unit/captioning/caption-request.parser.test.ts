@@ -29,6 +29,15 @@ before(async () => {
       throw err;
     }
   });
+  app.post('/parse-http', async (req, reply) => {
+    try {
+      return (await parser.parse(req)).http;
+    } catch (err) {
+      if (err instanceof AppError)
+        return reply.status(err.problem.status).send({ code: err.problem.code, detail: err.problem.detail });
+      throw err;
+    }
+  });
   await app.ready();
 });
 
@@ -169,4 +178,33 @@ test('Prefer: respond-async selects async', async () => {
   assert.equal(prefersAsync(['handling=lenient', 'respond-async']), true);
   assert.equal(prefersAsync('wait=10'), false);
   assert.equal(prefersAsync(undefined), false);
+});
+
+test('HTTP options: Cache-Control no-cache and a valid Idempotency-Key pass; a malformed key is a 400', async () => {
+  const body = JSON.stringify({ image_url: 'https://example.com/a.jpg' });
+  const send = async (headers: Record<string, string>) => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/parse-http',
+      payload: body,
+      headers: { 'content-type': 'application/json', ...headers },
+    });
+    return { status: res.statusCode, body: res.json<Record<string, unknown>>() };
+  };
+  assert.deepEqual((await send({})).body, {});
+  assert.deepEqual((await send({ 'cache-control': 'no-cache' })).body, { noCache: true });
+  assert.deepEqual((await send({ 'cache-control': 'max-age=0' })).body, { noCache: true });
+  assert.deepEqual((await send({ 'cache-control': 'max-age=60' })).body, {});
+  assert.deepEqual((await send({ 'idempotency-key': '"8e03978e-40d5"' })).body, {
+    idempotencyKey: '8e03978e-40d5',
+  });
+  assert.deepEqual((await send({ 'idempotency-key': 'order 42/b' })).body, { idempotencyKey: 'order 42/b' });
+  assert.deepEqual((await send({ 'idempotency-key': 'x'.repeat(255) })).body, {
+    idempotencyKey: 'x'.repeat(255),
+  });
+  for (const bad of ['x'.repeat(256), '""', '   ']) {
+    const res = await send({ 'idempotency-key': bad });
+    assert.equal(res.status, 400, bad);
+    assert.equal(res.body.code, 'idempotency.invalid_key');
+  }
 });
