@@ -12,12 +12,13 @@ import { HttpSettings } from './config/http.settings';
 import { ConfigError } from './config/load-settings';
 import { RedisSettings } from './config/redis.settings';
 import { startWorkerHealthServer } from './health/worker-health.server';
-import { CaptionWorker } from './jobs/caption.worker';
 import { ModelAnnouncer } from './jobs/model-announcer';
+import { QueueConsumers } from './jobs/queue-consumers';
 import { CAPTION_MODEL, type CaptionModel } from './model/caption-model.port';
-import { WorkerModule } from './worker.module';
 
 async function main(): Promise<void> {
+  // Imported here: the module reads its settings when defined, and a bad one must end in main's catch.
+  const { WorkerModule } = await import('./worker.module');
   const app = await NestFactory.createApplicationContext(WorkerModule, {
     bufferLogs: true,
     abortOnError: false,
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
 
   const health = await startWorkerHealthServer(app, app.get(HttpSettings).WORKER_HEALTH_PORT);
   const announcer = app.get(ModelAnnouncer);
-  const worker = app.get(CaptionWorker);
+  const worker = app.get(QueueConsumers);
   announcer.start(info);
   await worker.start();
 

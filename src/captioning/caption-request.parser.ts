@@ -1,7 +1,7 @@
 /**
  * HTTP request -> CaptionCommand: multipart (file `image` + option fields) or JSON (exactly one of
  * image_url / image_base64 + options), validated with the DTO rules; async from `mode` or
- * `Prefer: respond-async`.
+ * `Prefer: respond-async`; how long to wait from `Prefer: wait=N` (RFC 7240).
  */
 import { Injectable } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
@@ -16,6 +16,8 @@ export interface CaptionCommand {
   image: ImageSource | { kind: 'bytes'; bytes: Buffer };
   options: DecodeOptions;
   async: boolean;
+  /** `Prefer: wait=N`: seconds the client is willing to wait before a 202. */
+  waitSeconds?: number;
 }
 
 const FORM_FIELDS = ['prompt', 'num_captions', 'mode'] as const;
@@ -44,9 +46,43 @@ export async function validated<T extends object>(cls: new () => T, plain: unkno
   return dto;
 }
 
-export function prefersAsync(header: string | string[] | undefined): boolean {
+export interface Preferences {
+  respondAsync: boolean;
+  waitSeconds?: number;
+}
+
+/**
+ * The Prefer header (RFC 7240): `respond-async` and `wait=N` (seconds, a non-negative integer, quoted or
+ * not); other preferences are ignored, and only the first `wait` counts. A malformed wait is a 400.
+ */
+export function parsePrefer(header: string | string[] | undefined): Preferences {
   const values = Array.isArray(header) ? header : header === undefined ? [] : [header];
-  return values.some((v) => v.split(/[,;]/).some((token) => token.trim().toLowerCase() === 'respond-async'));
+  const prefs: Preferences = { respondAsync: false };
+  for (const pref of values.flatMap((v) => v.split(','))) {
+    const [head] = pref.split(';');
+    const eq = head.indexOf('=');
+    const name = (eq < 0 ? head : head.slice(0, eq)).trim().toLowerCase();
+    if (name === 'respond-async') prefs.respondAsync = true;
+    if (name !== 'wait' || prefs.waitSeconds !== undefined) continue;
+    const raw =
+      eq < 0
+        ? ''
+        : head
+            .slice(eq + 1)
+            .trim()
+            .replace(/^"(.*)"$/, '$1');
+    if (!/^\d{1,9}$/.test(raw)) {
+      throw badRequest(
+        `Prefer: wait must be a non-negative integer number of seconds, not "${raw.slice(0, 20)}".`,
+      );
+    }
+    prefs.waitSeconds = Number(raw);
+  }
+  return prefs;
+}
+
+export function prefersAsync(header: string | string[] | undefined): boolean {
+  return parsePrefer(header).respondAsync;
 }
 
 @Injectable()
@@ -54,7 +90,9 @@ export class CaptionRequestParser {
   constructor(private readonly intake: ImageIntake) {}
 
   async parse(req: FastifyRequest): Promise<CaptionCommand> {
-    const preferAsync = prefersAsync(req.headers.prefer);
+    const prefer = parsePrefer(req.headers.prefer);
+    const preferAsync = prefer.respondAsync;
+    const waitSeconds = prefer.waitSeconds;
     if (typeof req.isMultipart === 'function' && req.isMultipart()) {
       const form = await this.intake.readMultipart(req, FORM_FIELDS);
       const fields: Record<string, unknown> = { ...form.fields };
@@ -66,6 +104,7 @@ export class CaptionRequestParser {
         image: { kind: 'bytes', bytes: form.bytes },
         options: toDecodeOptions(options),
         async: isAsync(options, preferAsync),
+        waitSeconds,
       };
     }
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
@@ -89,7 +128,7 @@ export class CaptionRequestParser {
       dto.image_url !== undefined
         ? { kind: 'url', url: dto.image_url }
         : { kind: 'base64', text: dto.image_base64 ?? '' };
-    return { image, options: toDecodeOptions(dto), async: isAsync(dto, preferAsync) };
+    return { image, options: toDecodeOptions(dto), async: isAsync(dto, preferAsync), waitSeconds };
   }
 }
 

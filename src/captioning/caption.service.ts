@@ -10,12 +10,14 @@ import { captionCacheKey, normalizeOptions } from '../cache/cache-key';
 import { SingleFlight } from '../cache/single-flight';
 import { ImageIntake } from '../image/image-intake.service';
 import { MODEL_IMAGE_SIZE } from '../image/image-preparer';
-import type { CaptionJobData, JobFailure, JobState } from '../jobs/caption-job.types';
+import type { CaptionJobData, JobFailure, JobView } from '../jobs/caption-job.types';
 import { queueUnavailable } from '../jobs/job.errors';
 import { JobSettings } from '../jobs/job.settings';
 import { JOB_QUEUE, type EnqueuedJob, type JobQueue } from '../jobs/job-queue.port';
+import { SERVED_MODEL, type ServedModel } from '../jobs/served-model.port';
 import { ModelErrorCode } from '../model/model.errors';
 import type { CaptionCommand } from './caption-request.parser';
+import { timesOf } from './job-document';
 import type {
   CaptionAcceptedDto,
   CaptionSuccessDto,
@@ -56,7 +58,18 @@ export class CaptionService {
     @Inject(CAPTION_CACHE) private readonly cache: CaptionCache,
     @Inject(JOB_QUEUE) private readonly queue: JobQueue,
     @Inject(JobSettings) private readonly settings: JobSettings,
+    @Inject(SERVED_MODEL) private readonly served: ServedModel,
   ) {}
+
+  /**
+   * How long a request waits for its captions before 202: `Prefer: wait=N` bounded by SYNC_TIMEOUT_MS;
+   * without it, SYNC_TIMEOUT_MS for sync and no wait for async.
+   */
+  waitMs(command: Pick<CaptionCommand, 'async' | 'waitSeconds'>): number {
+    const asked = command.waitSeconds === undefined ? undefined : command.waitSeconds * 1000;
+    if (asked !== undefined) return Math.min(asked, this.settings.SYNC_TIMEOUT_MS);
+    return command.async ? 0 : this.settings.SYNC_TIMEOUT_MS;
+  }
 
   async caption(
     command: CaptionCommand,
@@ -67,7 +80,7 @@ export class CaptionService {
       command.image.kind === 'bytes' ? command.image.bytes : command.image,
     );
     const options = normalizeOptions(command.options);
-    const model = await this.queue.model();
+    const model = await this.served.current();
     const key = captionCacheKey(sha256, model?.version ?? UNKNOWN_VERSION, options);
     if (model !== undefined) {
       const hit = await this.cache.get(key);
@@ -92,35 +105,63 @@ export class CaptionService {
       };
       return this.queue.enqueue(data);
     }).promise;
-    if (!command.async) {
-      const state = await this.queue.waitForResult(job, this.settings.SYNC_TIMEOUT_MS);
+    const waitMs = this.waitMs(command);
+    if (waitMs > 0) {
+      const state = await this.queue.waitForResult(job, waitMs);
       if (state.status === 'success') return success(state.result, false);
       if (state.status === 'failed') throw failedProblem(state.error);
     }
     const jobId = await this.queue.claim(job, subject, key);
+    const view = await this.queue.status(jobId, subject).catch(() => undefined);
     return {
       status: 'processing',
       job_id: jobId,
-      estimated_time_seconds: await this.queue.estimateSeconds(),
+      estimated_time_seconds: await this.queue.estimateSeconds(view?.queuePosition),
     };
   }
 
   async status(jobId: string, subject: string): Promise<JobStatusDto> {
     if (!UUID.test(jobId)) throw notFound();
-    const state: JobState | undefined = await this.queue.status(jobId, subject);
-    if (state === undefined) throw notFound();
-    switch (state.status) {
+    const view: JobView | undefined = await this.queue.status(jobId, subject);
+    if (view === undefined) throw notFound();
+    return this.document(jobId, view);
+  }
+
+  /** Cancels the caller's job: its document (now `canceled`), 404 for others, 409 once it finished. */
+  async cancel(jobId: string, subject: string): Promise<JobStatusDto> {
+    if (!UUID.test(jobId)) throw notFound();
+    const outcome = await this.queue.cancel(jobId, subject);
+    if (outcome === undefined) throw notFound();
+    if (!outcome.canceled) {
+      const status = outcome.status === 'gone' ? 'success' : outcome.status;
+      throw new AppError({
+        code: 'job.finished',
+        status: 409,
+        title: 'Job already finished',
+        detail: `The job is ${status}: only a waiting or running job can be canceled.`,
+        extra: { job_status: status },
+      });
+    }
+    return this.status(jobId, subject);
+  }
+
+  private async document(jobId: string, view: JobView): Promise<JobStatusDto> {
+    const times = timesOf(view);
+    switch (view.status) {
       case 'success':
-        return { job_id: jobId, ...success(state.result, false) };
+        return { job_id: jobId, ...success(view.result, false), ...times };
       case 'failed':
         return {
           status: 'failed',
           job_id: jobId,
-          error: { code: state.error.code, message: state.error.message },
+          error: { code: view.error.code, message: view.error.message },
+          ...times,
         };
+      case 'canceled':
+        return { status: 'canceled', job_id: jobId, ...times };
       case 'gone': {
-        const hit = state.cacheKey === '' ? undefined : await this.cache.get(state.cacheKey);
-        if (hit !== undefined) return { job_id: jobId, ...success(hit, true) };
+        const hit = view.cacheKey === '' ? undefined : await this.cache.get(view.cacheKey);
+        if (hit !== undefined) return { job_id: jobId, ...success(hit, true), ...times };
         return {
           status: 'failed',
           job_id: jobId,
@@ -128,19 +169,21 @@ export class CaptionService {
             code: 'job.expired',
             message: 'The job finished too long ago: its result is no longer kept.',
           },
+          ...times,
         };
       }
       default:
         return {
           status: 'processing',
           job_id: jobId,
-          estimated_time_seconds: await this.queue.estimateSeconds(),
+          estimated_time_seconds: await this.queue.estimateSeconds(view.queuePosition),
+          ...times,
         };
     }
   }
 
   async models(): Promise<ModelsDto> {
-    const info = await this.queue.model();
+    const info = await this.served.current();
     if (info === undefined) {
       throw new AppError({
         code: 'model.unavailable',

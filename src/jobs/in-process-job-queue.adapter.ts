@@ -1,17 +1,18 @@
 /**
  * Embedded mode's job queue: jobs run in this process through the CaptionJobProcessor (and so the
  * CaptionBatcher). Same contract as BullMQ: deterministic internal ids join identical jobs, random public
- * ids owned by a subject, bounded retention of results and ids, retries of transient failures.
+ * ids owned by a subject, bounded retention of results and ids, retries of transient failures, cancel
+ * (a job already handed to the batcher finishes its batch; the public job reads canceled).
  */
 import { randomUUID } from 'node:crypto';
 import { Logger, type OnModuleDestroy } from '@nestjs/common';
 import { AppError } from '../common/app-error';
 import { LRUCache } from 'lru-cache';
-import type { ModelInfo } from '../model/caption-model.port';
-import { internalJobId, type CaptionJobData, type JobState } from './caption-job.types';
+import { type BatchTimings, estimateSeconds } from './batch-timings';
+import { internalJobId, type CaptionJobData, type JobState, type JobView } from './caption-job.types';
 import type { CaptionJobHandler } from './caption-job.processor';
 import { describeInternal, failureOf, isPermanent, queueUnavailable } from './job.errors';
-import type { EnqueuedJob, JobQueue, QueueCounts } from './job-queue.port';
+import type { CancelOutcome, EnqueuedJob, JobQueue, QueueCounts } from './job-queue.port';
 
 export interface InProcessQueueOptions {
   attempts: number;
@@ -30,19 +31,27 @@ interface Owner {
   internalId: string;
   subject: string;
   cacheKey: string;
+  createdAt: number;
+  canceledAt?: number;
+}
+
+interface Finished {
+  state: JobState;
+  startedAt: number;
+  completedAt: number;
 }
 
 export class InProcessJobQueue implements JobQueue, OnModuleDestroy {
   private readonly logger = new Logger(InProcessJobQueue.name);
-  private readonly running = new Map<string, Promise<JobState>>();
-  private readonly finished: LRUCache<string, JobState>;
+  private readonly running = new Map<string, { done: Promise<JobState>; startedAt: number }>();
+  private readonly finished: LRUCache<string, Finished>;
   private readonly owners: LRUCache<string, Owner>;
   private readonly maxPending: number;
   private closing = false;
 
   constructor(
     private readonly processor: CaptionJobHandler,
-    private readonly modelInfo: () => ModelInfo | undefined,
+    private readonly timings: BatchTimings,
     private readonly options: InProcessQueueOptions,
   ) {
     const ttl = options.retentionSeconds * 1000;
@@ -58,15 +67,15 @@ export class InProcessJobQueue implements JobQueue, OnModuleDestroy {
     const bound = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, this.options.drainMs ?? 20_000);
     });
-    await Promise.race([Promise.allSettled([...this.running.values()]), bound]);
+    await Promise.race([Promise.allSettled([...this.running.values()].map((r) => r.done)), bound]);
     clearTimeout(timer);
   }
 
   enqueue(data: CaptionJobData): Promise<EnqueuedJob> {
     if (this.closing) return Promise.reject(queueUnavailable());
     const internalId = internalJobId(data.cacheKey);
-    const done = this.finished.get(internalId);
-    if (this.running.has(internalId) || (done !== undefined && done.status === 'success')) {
+    const previous = this.finished.get(internalId);
+    if (this.running.has(internalId) || previous?.state.status === 'success') {
       this.options.observe?.('joined');
       return Promise.resolve({ internalId });
     }
@@ -82,25 +91,26 @@ export class InProcessJobQueue implements JobQueue, OnModuleDestroy {
       );
     }
     this.finished.delete(internalId);
-    const run = this.run(data).then((state) => {
+    const startedAt = Date.now();
+    const done = this.run(data).then((state) => {
       this.running.delete(internalId);
-      this.finished.set(internalId, state);
+      this.finished.set(internalId, { state, startedAt, completedAt: Date.now() });
       return state;
     });
-    this.running.set(internalId, run);
+    this.running.set(internalId, { done, startedAt });
     return Promise.resolve({ internalId });
   }
 
   claim(job: EnqueuedJob, subject: string, cacheKey: string): Promise<string> {
     const jobId = randomUUID();
-    this.owners.set(jobId, { internalId: job.internalId, subject, cacheKey });
+    this.owners.set(jobId, { internalId: job.internalId, subject, cacheKey, createdAt: Date.now() });
     return Promise.resolve(jobId);
   }
 
   async waitForResult(job: EnqueuedJob, timeoutMs: number): Promise<JobState> {
     const done = this.finished.get(job.internalId);
-    if (done !== undefined) return done;
-    const running = this.running.get(job.internalId);
+    if (done !== undefined) return done.state;
+    const running = this.running.get(job.internalId)?.done;
     if (running === undefined) return { status: 'processing' };
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<JobState>((resolve) => {
@@ -109,21 +119,39 @@ export class InProcessJobQueue implements JobQueue, OnModuleDestroy {
     return Promise.race([running, timeout]).finally(() => clearTimeout(timer));
   }
 
-  status(jobId: string, subject: string): Promise<JobState | undefined> {
+  status(jobId: string, subject: string): Promise<JobView | undefined> {
     const owner = this.owners.get(jobId);
     if (owner === undefined || owner.subject !== subject) return Promise.resolve(undefined);
-    if (this.running.has(owner.internalId)) return Promise.resolve({ status: 'processing' });
+    const running = this.running.get(owner.internalId);
+    const done = this.finished.get(owner.internalId);
+    const startedAt = running?.startedAt ?? done?.startedAt;
+    const times = { createdAt: owner.createdAt, startedAt };
+    if (owner.canceledAt !== undefined) {
+      return Promise.resolve({ ...times, status: 'canceled', completedAt: owner.canceledAt });
+    }
+    if (running !== undefined) return Promise.resolve({ ...times, status: 'processing' });
+    if (done === undefined) return Promise.resolve({ ...times, status: 'gone', cacheKey: owner.cacheKey });
+    return Promise.resolve({ ...times, ...done.state, completedAt: done.completedAt });
+  }
+
+  async cancel(jobId: string, subject: string): Promise<CancelOutcome | undefined> {
+    const view = await this.status(jobId, subject);
+    const owner = this.owners.get(jobId);
+    if (view === undefined || owner === undefined) return undefined;
+    if (view.status !== 'processing') return { canceled: false, status: view.status };
+    owner.canceledAt = Date.now();
+    return { canceled: true };
+  }
+
+  estimateSeconds(position?: number): Promise<number> {
     return Promise.resolve(
-      this.finished.get(owner.internalId) ?? { status: 'gone', cacheKey: owner.cacheKey },
+      estimateSeconds({
+        ahead: position ?? this.running.size,
+        batchSize: this.options.batchSize,
+        batchSeconds: this.timings.batchSeconds,
+        workers: 1,
+      }),
     );
-  }
-
-  model(): Promise<ModelInfo | undefined> {
-    return Promise.resolve(this.modelInfo());
-  }
-
-  estimateSeconds(): Promise<number> {
-    return Promise.resolve(Math.max(1, Math.ceil((this.running.size + 1) / this.options.batchSize)));
   }
 
   available(): boolean {
@@ -136,7 +164,7 @@ export class InProcessJobQueue implements JobQueue, OnModuleDestroy {
 
   counts(): Promise<QueueCounts> {
     let failed = 0;
-    for (const state of this.finished.values()) if (state.status === 'failed') failed++;
+    for (const done of this.finished.values()) if (done.state.status === 'failed') failed++;
     return Promise.resolve({ waiting: 0, active: this.running.size, delayed: 0, failed });
   }
 

@@ -1,6 +1,5 @@
 /** The job queue port: BullMQ (queue mode) and in-process (embedded mode) adapters implement it. */
-import type { ModelInfo } from '../model/caption-model.port';
-import type { CaptionJobData, JobState } from './caption-job.types';
+import type { CaptionJobData, JobState, JobView } from './caption-job.types';
 
 export const JOB_QUEUE = Symbol('JOB_QUEUE');
 
@@ -22,6 +21,9 @@ export interface EnqueuedJob {
   internalId: string;
 }
 
+/** The answer to a cancel: done, or refused because the job already finished (with its state). */
+export type CancelOutcome = { canceled: true } | { canceled: false; status: JobState['status'] };
+
 export interface JobQueue extends JobQueueHealth {
   /**
    * Adds the job under an id derived from `data.cacheKey`; an identical job that is waiting, running or
@@ -33,12 +35,19 @@ export interface JobQueue extends JobQueueHealth {
   claim(job: EnqueuedJob, subject: string, cacheKey: string): Promise<string>;
   /** The job's final state, or `processing` when it is not done within `timeoutMs`. Never throws. */
   waitForResult(job: EnqueuedJob, timeoutMs: number): Promise<JobState>;
-  /** State of a public job id for its owner; undefined for unknown ids and for any other subject. */
-  status(jobId: string, subject: string): Promise<JobState | undefined>;
-  /** The model the inference side runs (announced by workers in queue mode); undefined if none yet. */
-  model(): Promise<ModelInfo | undefined>;
+  /** State and times of a public job id for its owner; undefined for unknown ids and any other subject. */
+  status(jobId: string, subject: string): Promise<JobView | undefined>;
+  /**
+   * Cancels the owner's public job: a waiting job no other public id holds leaves the queue; a running
+   * one finishes its batch; either way the public job reads `canceled`. A finished job is not changed.
+   * Undefined for unknown ids and any other subject.
+   */
+  cancel(jobId: string, subject: string): Promise<CancelOutcome | undefined>;
   /** False when the backend is known to be unreachable right now: callers refuse (503) before preparing work. */
   available(): boolean;
-  /** Rough seconds until a newly queued job is done, for the 202 answer. */
-  estimateSeconds(): Promise<number>;
+  /**
+   * Seconds until a job is done: batches ahead of it (`position` waiting jobs, or the whole queue) times
+   * the measured recent batch duration, divided among the live workers.
+   */
+  estimateSeconds(position?: number): Promise<number>;
 }

@@ -2,9 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Queue } from 'bullmq';
-import { BullMqJobQueue } from '../../../src/jobs/bullmq-job-queue.adapter';
-import { CaptionWorker } from '../../../src/jobs/caption.worker';
+import { bullRig, type BullRig } from '../../helpers/bull-rig';
 import { FakeProcessor, jobData, jobQueueContract } from '../../helpers/job-queue.contract';
 import { PrivateRedis, sharedRedisOrSkip, sharedRedisUrl } from '../../helpers/redis';
 import { sleep, timed, waitFor } from '../../helpers/time';
@@ -14,53 +12,10 @@ before(async () => {
   skip = await sharedRedisOrSkip();
 });
 
-async function obliterate(url: string, queueName: string): Promise<void> {
-  const q = new Queue(queueName, { connection: { url } });
-  try {
-    await q.obliterate({ force: true });
-  } finally {
-    await q.close();
-  }
-}
-
-interface Rig {
-  queue: BullMqJobQueue;
-  worker: CaptionWorker;
-  queueName: string;
-  close(): Promise<void>;
-}
-
-async function rig(processor: FakeProcessor, url = sharedRedisUrl, startWorker = true): Promise<Rig> {
-  const queueName = `test-${randomUUID()}`;
-  const queue = new BullMqJobQueue({
-    url,
-    queueName,
-    attempts: 3,
-    retentionCount: 100,
-    retentionSeconds: 300,
-    batchSize: 4,
-    backoffMs: 100,
-  });
-  queue.onModuleInit();
-  const worker = new CaptionWorker(processor, {
-    url,
-    queueName,
-    concurrency: 4,
-    lockDurationMs: 5000,
-    stalledIntervalMs: 2000,
-  });
-  if (startWorker) await worker.start();
-  await waitFor('the queue to be reachable', () => queue.ping().then(() => true), 5000);
-  return {
-    queue,
-    worker,
-    queueName,
-    close: async () => {
-      await worker.close();
-      await queue.onModuleDestroy();
-      await obliterate(url, queueName).catch(() => undefined);
-    },
-  };
+async function rig(processor: FakeProcessor, url = sharedRedisUrl): Promise<BullRig> {
+  const r = await bullRig(processor, { url });
+  await waitFor('the queue to be reachable', () => r.queue.ping().then(() => true), 5000);
+  return r;
 }
 
 jobQueueContract(
@@ -80,17 +35,13 @@ test('BullMQ: a completed job keeps its result but drops the image from the reta
     const data = { ...jobData(), rgb: Buffer.alloc(1000, 7).toString('base64') };
     const job = await r.queue.enqueue(data);
     assert.equal((await r.queue.waitForResult(job, 5000)).status, 'success');
-    const q = new Queue(r.queueName, { connection: { url: sharedRedisUrl } });
-    try {
-      const stored = await waitFor('the image to be dropped', async () => {
-        const j = await q.getJob(job.internalId);
-        return j?.data.rgb === '' ? j : undefined;
-      });
-      assert.equal(stored.data.sha256, data.sha256);
-      assert.ok(stored.opts.removeOnComplete);
-    } finally {
-      await q.close();
-    }
+    const q = r.inspect();
+    const stored = await waitFor('the image to be dropped', async () => {
+      const j = await q.getJob(job.internalId);
+      return j?.data.rgb === '' ? j : undefined;
+    });
+    assert.equal(stored.data.sha256, data.sha256);
+    assert.ok(stored.opts.removeOnComplete);
   } finally {
     await r.close();
   }

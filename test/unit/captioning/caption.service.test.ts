@@ -10,7 +10,9 @@ import type { CaptionCommand } from '../../../src/captioning/caption-request.par
 import { ImageIntake } from '../../../src/image/image-intake.service';
 import { ImageSettings } from '../../../src/image/image.settings';
 import { CaptionJobProcessor } from '../../../src/jobs/caption-job.processor';
+import { BatchTimings } from '../../../src/jobs/batch-timings';
 import { InProcessJobQueue } from '../../../src/jobs/in-process-job-queue.adapter';
+import { LocalModel } from '../../../src/jobs/local-model.adapter';
 import { JobSettings } from '../../../src/jobs/job.settings';
 import { CaptionBatcher } from '../../../src/model/caption-batcher';
 import { FakeCaptionModel } from '../../helpers/fake-model';
@@ -25,7 +27,7 @@ function build(syncTimeoutMs = 5000) {
   const cache = new MemoryCaptionCache(100);
   const batcher = new CaptionBatcher(model, 8, 10);
   const processor = new CaptionJobProcessor(model, batcher, cache, 60);
-  const queue = new InProcessJobQueue(processor, () => (model.isReady() ? model.info() : undefined), {
+  const queue = new InProcessJobQueue(processor, new BatchTimings(), {
     attempts: 2,
     retentionCount: 100,
     retentionSeconds: 60,
@@ -33,7 +35,7 @@ function build(syncTimeoutMs = 5000) {
   });
   const settings = Object.assign(new JobSettings(), { SYNC_TIMEOUT_MS: syncTimeoutMs });
   const intake = new ImageIntake(new ImageSettings());
-  return { model, cache, service: new CaptionService(intake, cache, queue, settings) };
+  return { model, cache, service: new CaptionService(intake, cache, queue, settings, new LocalModel(model)) };
 }
 
 const bytes = (b: Buffer, options: CaptionCommand['options'] = {}, async = false): CaptionCommand => ({

@@ -1,0 +1,131 @@
+/**
+ * The caption queue's consumer (worker process only): a @nestjs/bullmq @Processor (WorkerHost) that
+ * dispatches each job by name through JobHandlers (the typed job map). Created with autorun off: the
+ * worker starts it (start()) once the model is loaded and warm. Concurrency = BATCH_MAX_SIZE and every
+ * caption goes through the CaptionBatcher, so jobs taken together form one batch. close() waits for the
+ * active jobs (graceful shutdown). The queue's name and lock settings are settings, so the decorated class
+ * is made when JobsModule is defined (captionQueueProcessor).
+ */
+import { Inject, Injectable, Logger, Optional, type Type } from '@nestjs/common';
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
+import { MetricsService } from '../metrics/metrics.service';
+import { JobHandlers, type JobName } from './job-map';
+import { describeInternal, encodeFailure, failureOf, isPermanent } from './job.errors';
+
+export interface CaptionQueueProcessorOptions {
+  queueName: string;
+  concurrency: number;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+}
+
+@Injectable()
+export abstract class CaptionQueueConsumer extends WorkerHost {
+  private readonly logger = new Logger('CaptionQueueProcessor');
+  private lastWarn = 0;
+  private running?: Promise<void>;
+
+  constructor(
+    @Inject(JobHandlers) private readonly handlers: JobHandlers,
+    @Optional() @Inject(MetricsService) private readonly metrics?: MetricsService,
+  ) {
+    super();
+  }
+
+  /** Starts consuming; resolves once the worker's Redis connection is ready. */
+  async start(): Promise<void> {
+    this.running = this.worker
+      .run()
+      .catch((err: unknown) => this.logger.error(`worker stopped: ${String(err)}`));
+    await this.worker.waitUntilReady();
+    this.logger.log(`consuming queue ${this.worker.name} with concurrency ${this.worker.concurrency}`);
+  }
+
+  /** Stops taking jobs and waits for the active ones to finish. */
+  async close(): Promise<void> {
+    await this.worker.close();
+    await this.running;
+  }
+
+  async process(job: Job): Promise<unknown> {
+    if (!this.handlers.has(job.name)) {
+      throw new UnrecoverableError(`job.unknown: no handler for job "${job.name}"`);
+    }
+    try {
+      return await this.handlers.run(job.name as JobName, job.data as never, {
+        id: job.id ?? '',
+        attempt: job.attemptsMade + 1,
+      });
+    } catch (err) {
+      const failure = failureOf(err, (id, cause) =>
+        this.logger.error(`job ${job.id}: ${describeInternal(id, cause)}`),
+      );
+      throw isPermanent(failure)
+        ? new UnrecoverableError(encodeFailure(failure))
+        : new Error(encodeFailure(failure));
+    }
+  }
+
+  @OnWorkerEvent('completed')
+  onCompleted(job: Job): void {
+    this.metrics?.jobs.inc({ outcome: 'completed' });
+    void this.dropImage(job);
+  }
+
+  @OnWorkerEvent('failed')
+  onFailed(job: Job | undefined, err: Error): void {
+    if (job === undefined) return;
+    void job.getState().then(
+      (state) => {
+        const final = state === 'failed';
+        this.metrics?.jobs.inc({ outcome: final ? 'failed' : 'retried' });
+        this.logger.warn(`job ${job.id} ${final ? 'failed' : 'will be retried'}: ${err.message}`);
+        if (final) void this.dropImage(job);
+      },
+      () => undefined,
+    );
+  }
+
+  @OnWorkerEvent('stalled')
+  onStalled(jobId: string): void {
+    this.logger.warn(`job ${jobId} stalled: a worker lost it; it is retried`);
+    this.metrics?.jobs.inc({ outcome: 'stalled' });
+  }
+
+  /** Connection errors repeat every reconnect attempt during an outage: one line per 5 s is enough. */
+  @OnWorkerEvent('error')
+  onError(err: Error): void {
+    const now = Date.now();
+    if (now - this.lastWarn < 5000) return;
+    this.lastWarn = now;
+    this.logger.warn(`worker: ${err.message}`);
+  }
+
+  /**
+   * A finished job stays retained (JOB_RETENTION_*) for status reads, but it no longer needs its
+   * ~590 KB image: drop it so retention costs a few hundred bytes per job.
+   */
+  private async dropImage(job: Job): Promise<void> {
+    const data = job.data as { rgb?: string };
+    if (typeof data.rgb !== 'string' || data.rgb === '') return;
+    try {
+      await job.updateData({ ...data, rgb: '' });
+    } catch {
+      // already removed by retention: nothing to drop
+    }
+  }
+}
+
+/** The @Processor class for the caption queue named in `o` (autorun off: started after warm-up). */
+export function captionQueueProcessor(o: CaptionQueueProcessorOptions): Type<CaptionQueueConsumer> {
+  @Processor(o.queueName, {
+    autorun: false,
+    concurrency: o.concurrency,
+    lockDuration: o.lockDurationMs,
+    stalledInterval: o.stalledIntervalMs,
+    maxStalledCount: 1,
+  })
+  class CaptionQueueProcessor extends CaptionQueueConsumer {}
+  return CaptionQueueProcessor;
+}
