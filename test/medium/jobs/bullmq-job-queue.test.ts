@@ -3,7 +3,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { bullRig, type BullRig } from '../../helpers/bull-rig';
-import { FakeProcessor, jobData, jobQueueContract } from '../../helpers/job-queue.contract';
+import {
+  FakeProcessor,
+  jobData,
+  jobQueueCancelContract,
+  jobQueueContract,
+} from '../../helpers/job-queue.contract';
 import { PrivateRedis, sharedRedisOrSkip, sharedRedisUrl } from '../../helpers/redis';
 import { sleep, timed, waitFor } from '../../helpers/time';
 
@@ -26,6 +31,50 @@ jobQueueContract(
   },
   () => skip,
 );
+
+jobQueueCancelContract(
+  'BullMqJobQueue',
+  async (processor) => {
+    const r = await rig(processor);
+    return { queue: r.queue, cleanup: r.close };
+  },
+  () => skip,
+);
+
+test('BullMQ: waiting jobs show their queue position; a canceled waiting job leaves the queue unless joined', async (t) => {
+  if (skip !== undefined) return t.skip(skip);
+  const processor = new FakeProcessor();
+  const r = await bullRig(processor, { url: sharedRedisUrl, startWorker: false });
+  try {
+    await waitFor('the queue', () => r.queue.ping().then(() => true), 5000);
+    const data = [jobData(), jobData(), jobData()];
+    const jobs = [];
+    for (const d of data) jobs.push(await r.queue.enqueue(d));
+    const ids = await Promise.all(jobs.map((j, i) => r.queue.claim(j, 'alice', data[i].cacheKey)));
+    const positions = await Promise.all(
+      ids.map(async (id) => (await r.queue.status(id, 'alice'))?.queuePosition),
+    );
+    assert.deepEqual(positions, [0, 1, 2]);
+    // The second job is also held by bob: alice's cancel leaves it queued for him.
+    const bobs = await r.queue.claim(jobs[1], 'bob', data[1].cacheKey);
+    assert.deepEqual(await r.queue.cancel(ids[0], 'alice'), { canceled: true });
+    assert.deepEqual(await r.queue.cancel(ids[1], 'alice'), { canceled: true });
+    const q = r.inspect();
+    assert.equal(await q.getJob(jobs[0].internalId), undefined);
+    assert.ok(await q.getJob(jobs[1].internalId));
+    assert.equal((await r.queue.status(ids[2], 'alice'))?.queuePosition, 1);
+    await r.consumers.start();
+    const bobView = await waitFor("bob's job to finish", async () => {
+      const v = await r.queue.status(bobs, 'bob');
+      return v?.status === 'success' ? v : undefined;
+    });
+    assert.equal(bobView.status, 'success');
+    assert.equal((await r.queue.status(ids[1], 'alice'))?.status, 'canceled');
+    assert.equal(processor.callsFor(data[0].sha256), 0);
+  } finally {
+    await r.close();
+  }
+});
 
 test('BullMQ: a completed job keeps its result but drops the image from the retained payload', async (t) => {
   if (skip !== undefined) return t.skip(skip);

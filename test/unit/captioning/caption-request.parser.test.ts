@@ -4,7 +4,11 @@ import assert from 'node:assert/strict';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fastifyMultipart from '@fastify/multipart';
 import { AppError } from '../../../src/common/app-error';
-import { CaptionRequestParser, prefersAsync } from '../../../src/captioning/caption-request.parser';
+import {
+  CaptionRequestParser,
+  parsePrefer,
+  prefersAsync,
+} from '../../../src/captioning/caption-request.parser';
 import { ImageIntake } from '../../../src/image/image-intake.service';
 import { ImageSettings } from '../../../src/image/image.settings';
 import { multipart } from '../../helpers/multipart';
@@ -169,4 +173,18 @@ test('Prefer: respond-async selects async', async () => {
   assert.equal(prefersAsync(['handling=lenient', 'respond-async']), true);
   assert.equal(prefersAsync('wait=10'), false);
   assert.equal(prefersAsync(undefined), false);
+});
+
+test('Prefer: wait=N is read (RFC 7240: first wait counts, quoted or not); a malformed wait is a 400', () => {
+  assert.deepEqual(parsePrefer('respond-async, wait=5'), { respondAsync: true, waitSeconds: 5 });
+  assert.deepEqual(parsePrefer(['wait="0"', 'wait=9']), { respondAsync: false, waitSeconds: 0 });
+  assert.deepEqual(parsePrefer('handling=lenient'), { respondAsync: false });
+  for (const bad of ['wait=-1', 'wait=soon', 'wait=1.5', 'wait', 'wait=10000000000']) {
+    assert.throws(
+      () => parsePrefer(bad),
+      (e: unknown) =>
+        e instanceof AppError && e.problem.status === 400 && /Prefer: wait/.test(e.problem.detail),
+      bad,
+    );
+  }
 });

@@ -3,7 +3,17 @@ import assert from 'node:assert/strict';
 import { BatchTimings } from '../../../src/jobs/batch-timings';
 import { InProcessJobQueue } from '../../../src/jobs/in-process-job-queue.adapter';
 import { AppError } from '../../../src/common/app-error';
-import { FakeProcessor, jobData, jobQueueContract } from '../../helpers/job-queue.contract';
+import { MemoryCaptionCache } from '../../../src/cache/memory-caption-cache.adapter';
+import { CaptionJobProcessor } from '../../../src/jobs/caption-job.processor';
+import { CAPTION_JOB, JobHandlers } from '../../../src/jobs/job-map';
+import { CaptionBatcher } from '../../../src/model/caption-batcher';
+import { FakeCaptionModel } from '../../helpers/fake-model';
+import {
+  FakeProcessor,
+  jobData,
+  jobQueueCancelContract,
+  jobQueueContract,
+} from '../../helpers/job-queue.contract';
 
 const options = { attempts: 3, retentionCount: 100, retentionSeconds: 60, batchSize: 4 };
 
@@ -48,4 +58,46 @@ test('InProcessJobQueue at shutdown: running jobs finish first, new ones are ref
     queue.enqueue(jobData()),
     (e: unknown) => e instanceof AppError && e.problem.status === 503,
   );
+});
+
+jobQueueCancelContract('InProcessJobQueue', async (processor) => ({
+  queue: new InProcessJobQueue(processor, new BatchTimings(), options),
+  cleanup: async () => undefined,
+}));
+
+test('the estimate follows the measured batch durations: a slowed model raises it', async () => {
+  const model = new FakeCaptionModel();
+  const cache = new MemoryCaptionCache(100);
+  const batcher = new CaptionBatcher(model, 2, 0);
+  const timings = new BatchTimings();
+  batcher.observe((_size, seconds) => timings.record(seconds));
+  const queue = new InProcessJobQueue(new CaptionJobProcessor(model, batcher, cache, 60), timings, options);
+  const run = async (n: number): Promise<void> => {
+    const jobs = await Promise.all(
+      Array.from({ length: n }, () =>
+        queue.enqueue({ ...jobData(), rgb: Buffer.alloc(384 * 384 * 3).toString('base64') }),
+      ),
+    );
+    for (const j of jobs) assert.equal((await queue.waitForResult(j, 30_000)).status, 'success');
+  };
+  model.delayMs = 5;
+  await run(4);
+  const fast = await queue.estimateSeconds(20);
+  model.delayMs = 1500;
+  await run(4);
+  const slow = await queue.estimateSeconds(20);
+  // 21 jobs at 2 per batch = 11 batches: about 11 * 1.5 s once the slower batches are measured.
+  assert.ok(
+    timings.batchSeconds !== undefined && timings.batchSeconds >= 0.75,
+    `mean ${timings.batchSeconds}`,
+  );
+  assert.ok(slow >= 8, `slow estimate ${slow}`);
+  assert.ok(slow > fast, `estimate ${fast} -> ${slow}`);
+});
+
+test('JobHandlers: start-up fails naming a job without a handler', () => {
+  assert.throws(() => new JobHandlers({}), /no handler for job "caption"/);
+  const handlers = new JobHandlers({ [CAPTION_JOB]: () => Promise.reject(new Error('unused')) });
+  assert.equal(handlers.has(CAPTION_JOB), true);
+  assert.equal(handlers.has('webhook'), false);
 });
