@@ -11,7 +11,7 @@ import { ApiCaptionCreate, ApiJobCancel, ApiJobStatus } from './caption.api-docs
 import { CaptionRequestParser } from './caption-request.parser';
 import { CaptionService } from './caption.service';
 import type { CaptionAcceptedDto, CaptionSuccessDto, JobStatusDto } from './dto/caption-response.dto';
-import { retryAfterSeconds } from './job-document';
+import { retryAfterSeconds } from '../jobs/job-document';
 
 @ApiTags('captioning')
 @Controller({ path: 'caption', version: '1' })

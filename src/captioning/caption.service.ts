@@ -14,10 +14,11 @@ import type { CaptionJobData, JobFailure, JobView } from '../jobs/caption-job.ty
 import { queueUnavailable } from '../jobs/job.errors';
 import { JobSettings } from '../jobs/job.settings';
 import { JOB_QUEUE, type EnqueuedJob, type JobQueue } from '../jobs/job-queue.port';
+import { buildJobDocument } from '../jobs/job-document';
 import { SERVED_MODEL, type ServedModel } from '../jobs/served-model.port';
 import { ModelErrorCode } from '../model/model.errors';
 import type { CaptionCommand } from './caption-request.parser';
-import { timesOf } from './job-document';
+
 import type {
   CaptionAcceptedDto,
   CaptionSuccessDto,
@@ -145,41 +146,11 @@ export class CaptionService {
     return this.status(jobId, subject);
   }
 
-  private async document(jobId: string, view: JobView): Promise<JobStatusDto> {
-    const times = timesOf(view);
-    switch (view.status) {
-      case 'success':
-        return { job_id: jobId, ...success(view.result, false), ...times };
-      case 'failed':
-        return {
-          status: 'failed',
-          job_id: jobId,
-          error: { code: view.error.code, message: view.error.message },
-          ...times,
-        };
-      case 'canceled':
-        return { status: 'canceled', job_id: jobId, ...times };
-      case 'gone': {
-        const hit = view.cacheKey === '' ? undefined : await this.cache.get(view.cacheKey);
-        if (hit !== undefined) return { job_id: jobId, ...success(hit, true), ...times };
-        return {
-          status: 'failed',
-          job_id: jobId,
-          error: {
-            code: 'job.expired',
-            message: 'The job finished too long ago: its result is no longer kept.',
-          },
-          ...times,
-        };
-      }
-      default:
-        return {
-          status: 'processing',
-          job_id: jobId,
-          estimated_time_seconds: await this.queue.estimateSeconds(view.queuePosition),
-          ...times,
-        };
-    }
+  private document(jobId: string, view: JobView): Promise<JobStatusDto> {
+    return buildJobDocument(jobId, view, {
+      cached: (key) => this.cache.get(key),
+      estimate: (position) => this.queue.estimateSeconds(position),
+    });
   }
 
   async models(): Promise<ModelsDto> {

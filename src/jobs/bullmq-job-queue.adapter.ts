@@ -20,11 +20,18 @@ import {
   type JobState,
   type JobView,
 } from './caption-job.types';
-import { CAPTION_JOB } from './job-map';
+import type { WebhookEvent } from '../webhooks/webhook-sender.port';
+import { CAPTION_JOB, WEBHOOK_JOB } from './job-map';
 import { JobEvents, type QueueEvent } from './job-events';
 import { decodeFailure, queueUnavailable } from './job.errors';
 import type { CancelOutcome, EnqueuedJob, JobQueue, QueueCounts } from './job-queue.port';
-import { CAPTION_QUEUE } from './queues';
+import { CAPTION_QUEUE, WEBHOOK_QUEUE } from './queues';
+import {
+  webhookJobId,
+  type WebhookJobData,
+  type WebhookStatus,
+  type WebhookSubscription,
+} from './webhook-job.types';
 import { failFastRedisOptions, OP_TIMEOUT_MS, workerStatsKey } from './redis-options';
 import { readFleet } from './worker-stats';
 
@@ -39,6 +46,9 @@ export interface BullMqQueueOptions {
   batchSize: number;
   /** First retry delay, doubled per attempt. */
   backoffMs?: number;
+  /** Webhook deliveries: attempts and first retry delay (doubled per attempt). */
+  webhookAttempts?: number;
+  webhookBackoffMs?: number;
 }
 
 /** Safety net under the queue events: a waiter also re-reads its job this often (events can be missed). */
@@ -55,6 +65,7 @@ interface OwnerRecord {
   at?: number;
   /** Canceled at (epoch ms). */
   canceled?: number;
+  wh?: WebhookSubscription;
 }
 
 export function jobOptions(
@@ -82,6 +93,7 @@ export class BullMqJobQueue implements JobQueue, OnModuleDestroy {
     @InjectQueue(CAPTION_QUEUE) private readonly queue: CaptionQueue,
     @Optional() @Inject(JobEvents) events: JobEvents | undefined,
     @Inject(BULLMQ_QUEUE_OPTIONS) private readonly options: BullMqQueueOptions,
+    @Optional() @InjectQueue(WEBHOOK_QUEUE) private readonly webhooks?: Queue<WebhookJobData>,
   ) {
     this.redis = new Redis(options.url, failFastRedisOptions());
     this.redis.on('error', (err: Error) => this.logError('producer connection', err));
@@ -124,9 +136,20 @@ export class BullMqJobQueue implements JobQueue, OnModuleDestroy {
     }
   }
 
-  async claim(job: EnqueuedJob, subject: string, cacheKey: string): Promise<string> {
+  async claim(
+    job: EnqueuedJob,
+    subject: string,
+    cacheKey: string,
+    webhook?: WebhookSubscription,
+  ): Promise<string> {
     const jobId = randomUUID();
-    const record: OwnerRecord = { id: job.internalId, sub: subject, key: cacheKey, at: Date.now() };
+    const record: OwnerRecord = {
+      id: job.internalId,
+      sub: subject,
+      key: cacheKey,
+      at: Date.now(),
+      wh: webhook,
+    };
     const ttl = this.options.retentionSeconds;
     try {
       await this.redis
@@ -139,7 +162,58 @@ export class BullMqJobQueue implements JobQueue, OnModuleDestroy {
       this.logError('claim', err);
       throw queueUnavailable();
     }
+    if (webhook !== undefined) {
+      // Events that happened before this claim are delivered now (the delivery id makes it once).
+      const view = await this.read(job.internalId).catch(() => undefined);
+      if (view?.startedAt !== undefined || (view !== undefined && view.status !== 'processing'))
+        await this.deliver(jobId, record, 'started');
+      if (view !== undefined && view.status !== 'processing') await this.deliver(jobId, record, 'completed');
+    }
     return jobId;
+  }
+
+  async notifySubscribers(internalId: string, event: WebhookEvent): Promise<void> {
+    if (this.webhooks === undefined) return;
+    const ids = await this.redis.smembers(this.claimsKey(internalId));
+    if (ids.length === 0) return;
+    const raws = await this.redis.mget(...ids.map((id) => this.ownerKey(id)));
+    await Promise.all(
+      ids.map((id, i) => {
+        const owner = raws[i] === null ? undefined : (safeParse(raws[i] ?? '') as OwnerRecord | undefined);
+        return owner === undefined ? undefined : this.deliver(id, owner, event);
+      }),
+    );
+  }
+
+  async recordWebhook(jobId: string, status: WebhookStatus): Promise<void> {
+    await this.redis.set(this.webhookKey(jobId), JSON.stringify(status), 'EX', this.options.retentionSeconds);
+  }
+
+  /** Adds the delivery job of `event` if the owner subscribed to it (its id joins duplicates). */
+  private async deliver(jobId: string, owner: OwnerRecord, event: WebhookEvent): Promise<void> {
+    const wh = owner.wh;
+    if (this.webhooks === undefined || wh === undefined || !wh.events.includes(event)) return;
+    const o = this.options;
+    try {
+      if ((await this.redis.exists(this.webhookKey(jobId))) === 0)
+        await this.recordWebhook(jobId, { status: 'pending', attempts: 0 });
+      await withDeadline(
+        this.webhooks.add(
+          WEBHOOK_JOB,
+          { jobId, subject: owner.sub, event, url: wh.url },
+          {
+            jobId: webhookJobId(jobId, event),
+            attempts: o.webhookAttempts ?? 12,
+            backoff: { type: 'exponential', delay: o.webhookBackoffMs ?? 10_000 },
+            removeOnComplete: { count: o.retentionCount, age: o.retentionSeconds },
+            removeOnFail: { count: o.retentionCount, age: o.retentionSeconds },
+          },
+        ),
+        OP_TIMEOUT_MS,
+      );
+    } catch (err) {
+      this.logError('webhook enqueue', err);
+    }
   }
 
   waitForResult(job: EnqueuedJob, timeoutMs: number): Promise<JobState> {
@@ -176,13 +250,19 @@ export class BullMqJobQueue implements JobQueue, OnModuleDestroy {
     const view = await this.read(owner.id).catch(() => {
       throw queueUnavailable();
     });
-    const times = { ...view, createdAt: owner.at ?? view.createdAt };
+    const webhook =
+      owner.wh === undefined
+        ? undefined
+        : ((safeParse((await this.redis.get(this.webhookKey(jobId)).catch(() => null)) ?? '') as
+            WebhookStatus | undefined) ?? { status: 'pending', attempts: 0 });
+    const times = { ...view, createdAt: owner.at ?? view.createdAt, webhook };
     if (owner.canceled !== undefined) {
       return {
         status: 'canceled',
         createdAt: times.createdAt,
         startedAt: view.startedAt,
         completedAt: owner.canceled,
+        webhook,
       };
     }
     return view.status === 'gone' ? { ...times, status: 'gone', cacheKey: owner.key } : times;
@@ -198,6 +278,7 @@ export class BullMqJobQueue implements JobQueue, OnModuleDestroy {
       const updated: OwnerRecord = { ...owner, canceled: Date.now() };
       await this.redis.set(this.ownerKey(jobId), JSON.stringify(updated), 'KEEPTTL');
       await this.redis.srem(this.claimsKey(owner.id), jobId);
+      await this.deliver(jobId, updated, 'completed');
       // Nobody else holds the job: take it out of the queue if it has not started (a locked, running
       // job is not removed: it finishes its batch and its captions go to the cache).
       if ((await this.redis.scard(this.claimsKey(owner.id))) === 0) {
@@ -354,6 +435,10 @@ export class BullMqJobQueue implements JobQueue, OnModuleDestroy {
 
   private ownerKey(jobId: string): string {
     return `captioner:${this.options.queueName}:job:${jobId}`;
+  }
+
+  private webhookKey(jobId: string): string {
+    return `captioner:${this.options.queueName}:webhook:${jobId}`;
   }
 
   private claimsKey(internalId: string): string {

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { CachedCaptions } from '../cache/caption-cache.port';
 import type { CaptionOptions } from '../cache/cache-key';
+import type { WebhookStatus } from './webhook-job.types';
 
 export interface CaptionJobData {
   /** The image as the model takes it (decodeImage): size x size x 3 RGB uint8, base64. ~590 KB at 384. */
@@ -57,5 +58,5 @@ export interface JobTimes {
   queuePosition?: number;
 }
 
-/** What a status read returns: the state with its times. */
-export type JobView = JobState & JobTimes;
+/** What a status read returns: the state with its times and its webhook's delivery state. */
+export type JobView = JobState & JobTimes & { webhook?: WebhookStatus };

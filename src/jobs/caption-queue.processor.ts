@@ -11,6 +11,7 @@ import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { MetricsService } from '../metrics/metrics.service';
 import { JobHandlers, type JobName } from './job-map';
+import { JOB_QUEUE, type JobQueue } from './job-queue.port';
 import { describeInternal, encodeFailure, failureOf, isPermanent } from './job.errors';
 
 export interface CaptionQueueProcessorOptions {
@@ -20,15 +21,21 @@ export interface CaptionQueueProcessorOptions {
   stalledIntervalMs: number;
 }
 
+/** Webhook deliveries wait on receivers, not on the model: many at once, each bounded by its timeout. */
+export const WEBHOOK_CONCURRENCY = 16;
+
 @Injectable()
 export abstract class CaptionQueueConsumer extends WorkerHost {
   private readonly logger = new Logger('CaptionQueueProcessor');
   private lastWarn = 0;
   private running?: Promise<void>;
+  /** Caption jobs tell their webhook subscribers when they start and finish; deliveries do not. */
+  protected readonly notifies: boolean = false;
 
   constructor(
     @Inject(JobHandlers) private readonly handlers: JobHandlers,
     @Optional() @Inject(MetricsService) private readonly metrics?: MetricsService,
+    @Optional() @Inject(JOB_QUEUE) private readonly queue?: JobQueue,
   ) {
     super();
   }
@@ -67,10 +74,23 @@ export abstract class CaptionQueueConsumer extends WorkerHost {
     }
   }
 
+  @OnWorkerEvent('active')
+  onActive(job: Job): void {
+    this.notify(job, 'started');
+  }
+
   @OnWorkerEvent('completed')
   onCompleted(job: Job): void {
-    this.metrics?.jobs.inc({ outcome: 'completed' });
+    if (this.notifies) this.metrics?.jobs.inc({ outcome: 'completed' });
+    this.notify(job, 'completed');
     void this.dropImage(job);
+  }
+
+  private notify(job: Job, event: 'started' | 'completed'): void {
+    if (!this.notifies || job.id === undefined) return;
+    this.queue?.notifySubscribers(job.id, event).catch((err: unknown) => {
+      this.logger.warn(`job ${job.id}: could not schedule its ${event} webhooks: ${String(err)}`);
+    });
   }
 
   @OnWorkerEvent('failed')
@@ -79,9 +99,12 @@ export abstract class CaptionQueueConsumer extends WorkerHost {
     void job.getState().then(
       (state) => {
         const final = state === 'failed';
-        this.metrics?.jobs.inc({ outcome: final ? 'failed' : 'retried' });
+        if (this.notifies) this.metrics?.jobs.inc({ outcome: final ? 'failed' : 'retried' });
         this.logger.warn(`job ${job.id} ${final ? 'failed' : 'will be retried'}: ${err.message}`);
-        if (final) void this.dropImage(job);
+        if (final) {
+          this.notify(job, 'completed');
+          void this.dropImage(job);
+        }
       },
       () => undefined,
     );
@@ -90,7 +113,7 @@ export abstract class CaptionQueueConsumer extends WorkerHost {
   @OnWorkerEvent('stalled')
   onStalled(jobId: string): void {
     this.logger.warn(`job ${jobId} stalled: a worker lost it; it is retried`);
-    this.metrics?.jobs.inc({ outcome: 'stalled' });
+    if (this.notifies) this.metrics?.jobs.inc({ outcome: 'stalled' });
   }
 
   /** Connection errors repeat every reconnect attempt during an outage: one line per 5 s is enough. */
@@ -126,6 +149,20 @@ export function captionQueueProcessor(o: CaptionQueueProcessorOptions): Type<Cap
     stalledInterval: o.stalledIntervalMs,
     maxStalledCount: 1,
   })
-  class CaptionQueueProcessor extends CaptionQueueConsumer {}
+  class CaptionQueueProcessor extends CaptionQueueConsumer {
+    protected override readonly notifies = true;
+  }
   return CaptionQueueProcessor;
+}
+
+/** The @Processor class for the webhook delivery queue (`<QUEUE_NAME>-webhooks`). */
+export function webhookQueueProcessor(queueName: string, lockDurationMs: number): Type<CaptionQueueConsumer> {
+  @Processor(queueName, {
+    autorun: false,
+    concurrency: WEBHOOK_CONCURRENCY,
+    lockDuration: lockDurationMs,
+    maxStalledCount: 1,
+  })
+  class WebhookQueueProcessor extends CaptionQueueConsumer {}
+  return WebhookQueueProcessor;
 }

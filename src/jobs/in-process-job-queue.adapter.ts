@@ -13,6 +13,21 @@ import { internalJobId, type CaptionJobData, type JobState, type JobView } from 
 import type { CaptionJobHandler } from './caption-job.processor';
 import { describeInternal, failureOf, isPermanent, queueUnavailable } from './job.errors';
 import type { CancelOutcome, EnqueuedJob, JobQueue, QueueCounts } from './job-queue.port';
+import type { WebhookEvent } from '../webhooks/webhook-sender.port';
+import type { JobContext } from './job-map';
+import {
+  webhookJobId,
+  type WebhookJobData,
+  type WebhookStatus,
+  type WebhookSubscription,
+} from './webhook-job.types';
+
+/** How embedded mode delivers webhooks: the delivery handler, retried in memory with backoff. */
+export interface InProcessWebhooks {
+  deliver(data: WebhookJobData, context: JobContext): Promise<unknown>;
+  maxAttempts: number;
+  backoffMs: number;
+}
 
 export interface InProcessQueueOptions {
   attempts: number;
@@ -33,6 +48,7 @@ interface Owner {
   cacheKey: string;
   createdAt: number;
   canceledAt?: number;
+  webhook?: WebhookSubscription;
 }
 
 interface Finished {
@@ -47,6 +63,10 @@ export class InProcessJobQueue implements JobQueue, OnModuleDestroy {
   private readonly finished: LRUCache<string, Finished>;
   private readonly owners: LRUCache<string, Owner>;
   private readonly maxPending: number;
+  private readonly claims = new Map<string, Set<string>>();
+  private readonly webhookStates: LRUCache<string, WebhookStatus>;
+  private readonly deliveries = new Set<string>();
+  private webhooks?: InProcessWebhooks;
   private closing = false;
 
   constructor(
@@ -58,6 +78,12 @@ export class InProcessJobQueue implements JobQueue, OnModuleDestroy {
     this.finished = new LRUCache({ max: options.retentionCount, ttl });
     this.owners = new LRUCache({ max: Math.max(options.retentionCount * 10, 10_000), ttl });
     this.maxPending = options.maxPending ?? 256;
+    this.webhookStates = new LRUCache({ max: Math.max(options.retentionCount * 10, 10_000), ttl });
+  }
+
+  /** Webhook deliveries (their handler reads this queue, so it is attached after construction). */
+  attachWebhooks(webhooks: InProcessWebhooks): void {
+    this.webhooks = webhooks;
   }
 
   /** Shutdown (before the model module is destroyed): no new jobs, running ones finish (bounded). */
@@ -95,16 +121,64 @@ export class InProcessJobQueue implements JobQueue, OnModuleDestroy {
     const done = this.run(data).then((state) => {
       this.running.delete(internalId);
       this.finished.set(internalId, { state, startedAt, completedAt: Date.now() });
+      void this.notifySubscribers(internalId, 'completed');
       return state;
     });
     this.running.set(internalId, { done, startedAt });
     return Promise.resolve({ internalId });
   }
 
-  claim(job: EnqueuedJob, subject: string, cacheKey: string): Promise<string> {
+  claim(job: EnqueuedJob, subject: string, cacheKey: string, webhook?: WebhookSubscription): Promise<string> {
     const jobId = randomUUID();
-    this.owners.set(jobId, { internalId: job.internalId, subject, cacheKey, createdAt: Date.now() });
+    const owner: Owner = { internalId: job.internalId, subject, cacheKey, createdAt: Date.now(), webhook };
+    this.owners.set(jobId, owner);
+    const set = this.claims.get(job.internalId) ?? new Set<string>();
+    set.add(jobId);
+    this.claims.set(job.internalId, set);
+    if (webhook !== undefined) {
+      // Jobs here start at once; a finished one has had both events.
+      this.deliver(jobId, owner, 'started');
+      if (!this.running.has(job.internalId)) this.deliver(jobId, owner, 'completed');
+    }
     return Promise.resolve(jobId);
+  }
+
+  notifySubscribers(internalId: string, event: WebhookEvent): Promise<void> {
+    for (const jobId of this.claims.get(internalId) ?? []) {
+      const owner = this.owners.get(jobId);
+      if (owner !== undefined && owner.canceledAt === undefined) this.deliver(jobId, owner, event);
+    }
+    if (event === 'completed') this.claims.delete(internalId);
+    return Promise.resolve();
+  }
+
+  recordWebhook(jobId: string, status: WebhookStatus): Promise<void> {
+    this.webhookStates.set(jobId, status);
+    return Promise.resolve();
+  }
+
+  /** One delivery per public job and event, retried in memory with exponential backoff. */
+  private deliver(jobId: string, owner: Owner, event: WebhookEvent): void {
+    const webhooks = this.webhooks;
+    const wh = owner.webhook;
+    if (webhooks === undefined || wh === undefined || !wh.events.includes(event)) return;
+    const id = webhookJobId(jobId, event);
+    if (this.deliveries.has(id)) return;
+    this.deliveries.add(id);
+    if (!this.webhookStates.has(jobId)) this.webhookStates.set(jobId, { status: 'pending', attempts: 0 });
+    const data: WebhookJobData = { jobId, subject: owner.subject, event, url: wh.url };
+    const attempt = (n: number): void => {
+      webhooks.deliver(data, { id, attempt: n }).then(
+        () => undefined,
+        (err: unknown) => {
+          const permanent = (err as { code?: string }).code === 'webhook.refused';
+          if (permanent || n >= webhooks.maxAttempts || this.closing) return;
+          const timer = setTimeout(() => attempt(n + 1), webhooks.backoffMs * 2 ** (n - 1));
+          timer.unref();
+        },
+      );
+    };
+    attempt(1);
   }
 
   async waitForResult(job: EnqueuedJob, timeoutMs: number): Promise<JobState> {
@@ -125,7 +199,7 @@ export class InProcessJobQueue implements JobQueue, OnModuleDestroy {
     const running = this.running.get(owner.internalId);
     const done = this.finished.get(owner.internalId);
     const startedAt = running?.startedAt ?? done?.startedAt;
-    const times = { createdAt: owner.createdAt, startedAt };
+    const times = { createdAt: owner.createdAt, startedAt, webhook: this.webhookStates.get(jobId) };
     if (owner.canceledAt !== undefined) {
       return Promise.resolve({ ...times, status: 'canceled', completedAt: owner.canceledAt });
     }
@@ -140,6 +214,8 @@ export class InProcessJobQueue implements JobQueue, OnModuleDestroy {
     if (view === undefined || owner === undefined) return undefined;
     if (view.status !== 'processing') return { canceled: false, status: view.status };
     owner.canceledAt = Date.now();
+    this.claims.get(owner.internalId)?.delete(jobId);
+    this.deliver(jobId, owner, 'completed');
     return { canceled: true };
   }
 

@@ -4,18 +4,23 @@
  * runner) dispatches by name through JobHandlers; building it without a handler for some name fails at
  * start-up, naming the job.
  */
+import type { WebhookAttempt } from '../webhooks/webhook-sender.port';
 import type { CaptionJobData, CaptionJobResult } from './caption-job.types';
+import type { WebhookJobData } from './webhook-job.types';
 
 export const CAPTION_JOB = 'caption' as const;
+export const WEBHOOK_JOB = 'webhook' as const;
 
 export interface JobMap {
   [CAPTION_JOB]: { data: CaptionJobData; result: CaptionJobResult };
+  /** One delivery of a job event to the client's URL (retried with backoff on its own queue). */
+  [WEBHOOK_JOB]: { data: WebhookJobData; result: WebhookAttempt };
 }
 
 export type JobName = keyof JobMap;
 
 /** Every job name, for the start-up check (a name added to JobMap must be added here: typed below). */
-export const JOB_NAMES: readonly JobName[] = [CAPTION_JOB] satisfies readonly JobName[];
+export const JOB_NAMES: readonly JobName[] = [CAPTION_JOB, WEBHOOK_JOB] satisfies readonly JobName[];
 
 /** What a handler learns about the job beyond its data. */
 export interface JobContext {

@@ -1,5 +1,7 @@
 /** The job queue port: BullMQ (queue mode) and in-process (embedded mode) adapters implement it. */
+import type { WebhookEvent } from '../webhooks/webhook-sender.port';
 import type { CaptionJobData, JobState, JobView } from './caption-job.types';
+import type { WebhookStatus, WebhookSubscription } from './webhook-job.types';
 
 export const JOB_QUEUE = Symbol('JOB_QUEUE');
 
@@ -31,8 +33,15 @@ export interface JobQueue extends JobQueueHealth {
    * when the backend is unreachable, quickly.
    */
   enqueue(data: CaptionJobData): Promise<EnqueuedJob>;
-  /** A new random public job id (>= 122 bits) owned by `subject`, pointing at the internal job. */
-  claim(job: EnqueuedJob, subject: string, cacheKey: string): Promise<string>;
+  /**
+   * A new random public job id (>= 122 bits) owned by `subject`, pointing at the internal job, with the
+   * client's webhook subscription (events already past are delivered at once).
+   */
+  claim(job: EnqueuedJob, subject: string, cacheKey: string, webhook?: WebhookSubscription): Promise<string>;
+  /** Schedules a delivery of `event` for every public job on this internal job subscribed to it. */
+  notifySubscribers(internalId: string, event: WebhookEvent): Promise<void>;
+  /** Stores a public job's webhook delivery state (shown in its document). */
+  recordWebhook(jobId: string, status: WebhookStatus): Promise<void>;
   /** The job's final state, or `processing` when it is not done within `timeoutMs`. Never throws. */
   waitForResult(job: EnqueuedJob, timeoutMs: number): Promise<JobState>;
   /** State and times of a public job id for its owner; undefined for unknown ids and any other subject. */

@@ -24,19 +24,61 @@ import { BatchTimings } from './batch-timings';
 import { BULLMQ_QUEUE_OPTIONS, BullMqJobQueue, type BullMqQueueOptions } from './bullmq-job-queue.adapter';
 import { CaptionJobProcessor } from './caption-job.processor';
 import { captionQueueEventsListener } from './caption-queue-events.listener';
-import { captionQueueProcessor } from './caption-queue.processor';
+import { captionQueueProcessor, webhookQueueProcessor } from './caption-queue.processor';
 import { InProcessJobQueue } from './in-process-job-queue.adapter';
 import { JobEvents } from './job-events';
-import { CAPTION_JOB, JobHandlers } from './job-map';
+import { buildJobDocument } from './job-document';
+import { CAPTION_JOB, JobHandlers, WEBHOOK_JOB } from './job-map';
 import { JobSettings } from './job.settings';
-import { JOB_QUEUE } from './job-queue.port';
+import { JOB_QUEUE, type JobQueue } from './job-queue.port';
 import { LocalModel } from './local-model.adapter';
 import { ModelAnnouncer } from './model-announcer';
 import { QueueConsumers } from './queue-consumers';
-import { bullRootOptions, CAPTION_QUEUE, producerQueueOptions } from './queues';
+import {
+  bullRootOptions,
+  CAPTION_QUEUE,
+  producerQueueOptions,
+  WEBHOOK_QUEUE,
+  webhookProducerOptions,
+  webhookQueueName,
+} from './queues';
+import { WebhookDeliveryHandler } from './webhook-delivery.handler';
+import { WEBHOOK_SENDER, type WebhookSender } from '../webhooks/webhook-sender.port';
 import { SERVED_MODEL } from './served-model.port';
 
 const optionalMetrics = { token: MetricsService, optional: true } as const;
+/**
+ * The signed sender comes from the webhooks module (WebhooksModule provides WEBHOOK_SENDER and
+ * WEBHOOK_URL_CHECK). Without one, deliveries fail as refused and submissions with a webhook are 400.
+ */
+const optionalSender = { token: WEBHOOK_SENDER, optional: true } as const;
+
+const noSender: WebhookSender = {
+  send: () =>
+    Promise.resolve({ delivered: false, retryable: false, reason: 'no webhook sender is configured' }),
+};
+
+/** The delivery handler over a job queue (the body is the owner's job document, read when sending). */
+export function webhookHandler(
+  queue: JobQueue,
+  cache: CaptionCache,
+  jobs: JobSettings,
+  sender?: WebhookSender,
+  metrics?: MetricsService,
+): WebhookDeliveryHandler {
+  return new WebhookDeliveryHandler({
+    sender: sender ?? noSender,
+    view: (jobId, subject) => queue.status(jobId, subject),
+    document: (jobId, view) =>
+      buildJobDocument(jobId, view, {
+        cached: (key) => cache.get(key),
+        estimate: (position) => queue.estimateSeconds(position),
+      }),
+    record: (jobId, status) => queue.recordWebhook(jobId, status),
+    maxAttempts: jobs.WEBHOOK_MAX_ATTEMPTS,
+    observe: metrics === undefined ? undefined : (outcome) => metrics.webhooks.inc({ outcome }),
+  });
+}
 
 /** The validated settings this module was defined with, for BullModule's async factories too. */
 @Module({})
@@ -82,6 +124,8 @@ function queueOptions(redis: RedisSettings, jobs: JobSettings): BullMqQueueOptio
     retentionCount: jobs.JOB_RETENTION_COUNT,
     retentionSeconds: jobs.JOB_RETENTION_SECONDS,
     batchSize: jobs.BATCH_MAX_SIZE,
+    webhookAttempts: jobs.WEBHOOK_MAX_ATTEMPTS,
+    webhookBackoffMs: jobs.WEBHOOK_BACKOFF_MS,
   };
 }
 
@@ -100,6 +144,12 @@ function bullParts(settings: DynamicModule): { imports: DynamicModule[]; provide
         imports: [settings],
         inject: [RedisSettings],
         useFactory: producerQueueOptions,
+      }),
+      BullModule.registerQueueAsync({
+        name: WEBHOOK_QUEUE,
+        imports: [settings],
+        inject: [RedisSettings],
+        useFactory: webhookProducerOptions,
       }),
     ],
     providers: [
@@ -144,20 +194,37 @@ export class JobsModule {
         captionJobProcessorProvider,
         {
           provide: JOB_QUEUE,
-          inject: [CaptionJobProcessor, BatchTimings, JobSettings, optionalMetrics],
+          inject: [
+            CaptionJobProcessor,
+            BatchTimings,
+            JobSettings,
+            CAPTION_CACHE,
+            optionalSender,
+            optionalMetrics,
+          ],
           useFactory: (
             processor: CaptionJobProcessor,
             timings: BatchTimings,
             settings: JobSettings,
+            cache: CaptionCache,
+            sender?: WebhookSender,
             metrics?: MetricsService,
-          ) =>
-            new InProcessJobQueue(processor, timings, {
+          ) => {
+            const queue = new InProcessJobQueue(processor, timings, {
               attempts: settings.JOB_ATTEMPTS,
               retentionCount: settings.JOB_RETENTION_COUNT,
               retentionSeconds: settings.JOB_RETENTION_SECONDS,
               batchSize: settings.BATCH_MAX_SIZE,
               observe: metrics === undefined ? undefined : (outcome) => metrics.jobs.inc({ outcome }),
-            }),
+            });
+            const handler = webhookHandler(queue, cache, settings, sender, metrics);
+            queue.attachWebhooks({
+              deliver: (data, context) => handler.deliver(data, context),
+              maxAttempts: settings.WEBHOOK_MAX_ATTEMPTS,
+              backoffMs: settings.WEBHOOK_BACKOFF_MS,
+            });
+            return queue;
+          },
         },
         {
           provide: SERVED_MODEL,
@@ -187,15 +254,35 @@ export class JobsModule {
       lockDurationMs: jobs.JOB_LOCK_DURATION_MS,
       stalledIntervalMs: jobs.JOB_STALLED_INTERVAL_MS,
     });
+    const Deliveries = webhookQueueProcessor(webhookQueueName(redis), jobs.JOB_LOCK_DURATION_MS);
     const table = handlers ?? {
       imports: [ModelModule, CacheModule],
       providers: [
         captionJobProcessorProvider,
         {
           provide: JobHandlers,
-          inject: [CaptionJobProcessor],
-          useFactory: (captions: CaptionJobProcessor) =>
-            new JobHandlers({ [CAPTION_JOB]: (data) => captions.process(data) }),
+          inject: [
+            CaptionJobProcessor,
+            JOB_QUEUE,
+            CAPTION_CACHE,
+            JobSettings,
+            optionalSender,
+            optionalMetrics,
+          ],
+          useFactory: (
+            captions: CaptionJobProcessor,
+            queue: JobQueue,
+            cache: CaptionCache,
+            settings: JobSettings,
+            sender?: WebhookSender,
+            metrics?: MetricsService,
+          ) => {
+            const webhooks = webhookHandler(queue, cache, settings, sender, metrics);
+            return new JobHandlers({
+              [CAPTION_JOB]: (data) => captions.process(data),
+              [WEBHOOK_JOB]: (data, context) => webhooks.deliver(data, context),
+            });
+          },
         },
       ],
     };
@@ -207,10 +294,11 @@ export class JobsModule {
         ...table.providers,
         BatchTimings,
         Consumer,
+        Deliveries,
         {
           provide: QueueConsumers,
-          inject: [Consumer],
-          useFactory: (c: InstanceType<typeof Consumer>) => new QueueConsumers([c]),
+          inject: [Consumer, Deliveries],
+          useFactory: (...consumers: InstanceType<typeof Consumer>[]) => new QueueConsumers(consumers),
         },
         {
           provide: ModelAnnouncer,

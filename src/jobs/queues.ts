@@ -14,6 +14,13 @@ import { failFastRedisOptions } from './redis-options';
  */
 export const CAPTION_QUEUE = 'caption.producer';
 
+/** @InjectQueue name of the webhook delivery queue (BullMQ name: `<QUEUE_NAME>-webhooks`). */
+export const WEBHOOK_QUEUE = 'webhook.producer';
+
+export function webhookQueueName(redis: RedisSettings): string {
+  return `${redis.QUEUE_NAME}-webhooks`;
+}
+
 /** Shared connection options of every queue, worker and queue-events listener. */
 export function bullRootOptions(redis: RedisSettings): Pick<QueueOptions, 'connection'> {
   if (redis.REDIS_URL === undefined) throw new Error('queue mode needs REDIS_URL');
@@ -35,4 +42,10 @@ export function producerQueueOptions(
   if (redis.REDIS_URL === undefined) throw new Error('queue mode needs REDIS_URL');
   const connection = { url: redis.REDIS_URL, ...failFastRedisOptions() } as QueueOptions['connection'];
   return { name: redis.QUEUE_NAME, connection };
+}
+
+export function webhookProducerOptions(
+  redis: RedisSettings,
+): { name: string } & Pick<QueueOptions, 'connection'> {
+  return { ...producerQueueOptions(redis), name: webhookQueueName(redis) };
 }

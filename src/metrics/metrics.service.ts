@@ -50,6 +50,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly webhooks = new Counter({
+    name: 'captioner_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by outcome (delivered, retried, failed: given up).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly queueDepth: Gauge<'state'>;
 
   /** Rate-limit checks that could not reach Redis and were let through. */

@@ -11,10 +11,12 @@ import { Queue } from 'bullmq';
 import { RedisSettings } from '../../src/config/redis.settings';
 import type { BullMqJobQueue } from '../../src/jobs/bullmq-job-queue.adapter';
 import type { CaptionJobHandler } from '../../src/jobs/caption-job.processor';
-import { CAPTION_JOB, JobHandlers } from '../../src/jobs/job-map';
+import { MemoryCaptionCache } from '../../src/cache/memory-caption-cache.adapter';
+import { CAPTION_JOB, JobHandlers, WEBHOOK_JOB } from '../../src/jobs/job-map';
+import type { WebhookSender } from '../../src/webhooks/webhook-sender.port';
 import { JobSettings } from '../../src/jobs/job.settings';
-import { JOB_QUEUE } from '../../src/jobs/job-queue.port';
-import { JobsModule } from '../../src/jobs/jobs.module';
+import { JOB_QUEUE, type JobQueue } from '../../src/jobs/job-queue.port';
+import { JobsModule, webhookHandler } from '../../src/jobs/jobs.module';
 import { QueueConsumers } from '../../src/jobs/queue-consumers';
 
 export interface BullRigOptions {
@@ -22,6 +24,8 @@ export interface BullRigOptions {
   queueName?: string;
   jobs?: Partial<JobSettings>;
   startWorker?: boolean;
+  /** The webhook sender the worker uses (a fake receiver); without it deliveries are refused. */
+  sender?: WebhookSender;
 }
 
 export interface BullRig {
@@ -60,7 +64,14 @@ export async function bullRig(handler: CaptionJobHandler, o: BullRigOptions): Pr
         providers: [
           {
             provide: JobHandlers,
-            useValue: new JobHandlers({ [CAPTION_JOB]: (data) => handler.process(data) }),
+            inject: [JOB_QUEUE],
+            useFactory: (queue: JobQueue) => {
+              const webhooks = webhookHandler(queue, new MemoryCaptionCache(100), jobs, o.sender);
+              return new JobHandlers({
+                [CAPTION_JOB]: (data) => handler.process(data),
+                [WEBHOOK_JOB]: (data, context) => webhooks.deliver(data, context),
+              });
+            },
           },
         ],
       }),
@@ -91,9 +102,11 @@ export async function bullRig(handler: CaptionJobHandler, o: BullRigOptions): Pr
       await consumers.close().catch(() => undefined);
       await worker.close();
       await api.close();
-      const q = new Queue(queueName, { connection: { url: o.url } });
-      await q.obliterate({ force: true }).catch(() => undefined);
-      await Promise.all([q, ...inspectors].map((i) => i.close().catch(() => undefined)));
+      const qs = [queueName, `${queueName}-webhooks`].map(
+        (n) => new Queue(n, { connection: { url: o.url } }),
+      );
+      for (const q of qs) await q.obliterate({ force: true }).catch(() => undefined);
+      await Promise.all([...qs, ...inspectors].map((i) => i.close().catch(() => undefined)));
     },
   };
 }

@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { bullRig, type BullRig } from '../../helpers/bull-rig';
+import { webhookContract } from '../../helpers/webhook.contract';
 import {
   FakeProcessor,
   jobData,
@@ -36,6 +37,20 @@ jobQueueCancelContract(
   'BullMqJobQueue',
   async (processor) => {
     const r = await rig(processor);
+    return { queue: r.queue, cleanup: r.close };
+  },
+  () => skip,
+);
+
+webhookContract(
+  'BullMqJobQueue',
+  async (processor, sender) => {
+    const r = await bullRig(processor, {
+      url: sharedRedisUrl,
+      sender,
+      jobs: { WEBHOOK_MAX_ATTEMPTS: 4, WEBHOOK_BACKOFF_MS: 100 },
+    });
+    await waitFor('the queue to be reachable', () => r.queue.ping().then(() => true), 5000);
     return { queue: r.queue, cleanup: r.close };
   },
   () => skip,

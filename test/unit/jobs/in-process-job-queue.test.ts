@@ -5,9 +5,12 @@ import { InProcessJobQueue } from '../../../src/jobs/in-process-job-queue.adapte
 import { AppError } from '../../../src/common/app-error';
 import { MemoryCaptionCache } from '../../../src/cache/memory-caption-cache.adapter';
 import { CaptionJobProcessor } from '../../../src/jobs/caption-job.processor';
-import { CAPTION_JOB, JobHandlers } from '../../../src/jobs/job-map';
+import { CAPTION_JOB, JobHandlers, WEBHOOK_JOB } from '../../../src/jobs/job-map';
 import { CaptionBatcher } from '../../../src/model/caption-batcher';
 import { FakeCaptionModel } from '../../helpers/fake-model';
+import { webhookContract } from '../../helpers/webhook.contract';
+import { JobSettings } from '../../../src/jobs/job.settings';
+import { webhookHandler } from '../../../src/jobs/jobs.module';
 import {
   FakeProcessor,
   jobData,
@@ -96,8 +99,19 @@ test('the estimate follows the measured batch durations: a slowed model raises i
 });
 
 test('JobHandlers: start-up fails naming a job without a handler', () => {
+  const unused = (): Promise<never> => Promise.reject(new Error('unused'));
   assert.throws(() => new JobHandlers({}), /no handler for job "caption"/);
-  const handlers = new JobHandlers({ [CAPTION_JOB]: () => Promise.reject(new Error('unused')) });
+  assert.throws(() => new JobHandlers({ [CAPTION_JOB]: unused }), /no handler for job "webhook"/);
+  const handlers = new JobHandlers({ [CAPTION_JOB]: unused, [WEBHOOK_JOB]: unused });
   assert.equal(handlers.has(CAPTION_JOB), true);
-  assert.equal(handlers.has('webhook'), false);
+  assert.equal(handlers.has(WEBHOOK_JOB), true);
+  assert.equal(handlers.has('thumbnail'), false);
+});
+
+webhookContract('InProcessJobQueue', async (processor, sender) => {
+  const queue = new InProcessJobQueue(processor, new BatchTimings(), options);
+  const jobs = Object.assign(new JobSettings(), { WEBHOOK_MAX_ATTEMPTS: 4, WEBHOOK_BACKOFF_MS: 100 });
+  const handler = webhookHandler(queue, new MemoryCaptionCache(100), jobs, sender);
+  queue.attachWebhooks({ deliver: (d, c) => handler.deliver(d, c), maxAttempts: 4, backoffMs: 100 });
+  return { queue, cleanup: async () => undefined };
 });
