@@ -3,13 +3,15 @@
  * image_url / image_base64 + options), validated with the DTO rules; async from `mode` or
  * `Prefer: respond-async`; how long to wait from `Prefer: wait=N` (RFC 7240).
  */
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../common/app-error';
 import { ImageIntake, type ImageSource } from '../image/image-intake.service';
+import type { WebhookSubscription } from '../jobs/webhook-job.types';
 import type { DecodeOptions } from '../model/caption-model.port';
+import { WEBHOOK_URL_CHECK, type WebhookEvent, type WebhookUrlCheck } from '../webhooks/webhook-sender.port';
 import { CaptionJsonRequestDto, CaptionOptionsDto } from './dto/caption-request.dto';
 
 export interface CaptionCommand {
@@ -18,9 +20,11 @@ export interface CaptionCommand {
   async: boolean;
   /** `Prefer: wait=N`: seconds the client is willing to wait before a 202. */
   waitSeconds?: number;
+  /** `webhook_url` + `webhook_events` (checked against the address policy); makes the request async. */
+  webhook?: WebhookSubscription;
 }
 
-const FORM_FIELDS = ['prompt', 'num_captions', 'mode'] as const;
+const FORM_FIELDS = ['prompt', 'num_captions', 'mode', 'webhook_url', 'webhook_events'] as const;
 
 export function badRequest(detail: string): AppError {
   return new AppError({ code: 'request.invalid', status: 400, title: 'Invalid request', detail });
@@ -87,7 +91,10 @@ export function prefersAsync(header: string | string[] | undefined): boolean {
 
 @Injectable()
 export class CaptionRequestParser {
-  constructor(private readonly intake: ImageIntake) {}
+  constructor(
+    private readonly intake: ImageIntake,
+    @Optional() @Inject(WEBHOOK_URL_CHECK) private readonly webhookUrls?: WebhookUrlCheck,
+  ) {}
 
   async parse(req: FastifyRequest): Promise<CaptionCommand> {
     const prefer = parsePrefer(req.headers.prefer);
@@ -99,12 +106,17 @@ export class CaptionRequestParser {
       if (typeof fields.num_captions === 'string' && /^\d{1,3}$/.test(fields.num_captions)) {
         fields.num_captions = Number(fields.num_captions);
       }
+      if (typeof fields.webhook_events === 'string') {
+        fields.webhook_events = fields.webhook_events.split(',').map((e) => e.trim());
+      }
       const options = await validated(CaptionOptionsDto, fields);
+      const webhook = await this.webhook(options);
       return {
         image: { kind: 'bytes', bytes: form.bytes },
         options: toDecodeOptions(options),
-        async: isAsync(options, preferAsync),
+        async: isAsync(options, preferAsync) || webhook !== undefined,
         waitSeconds,
+        webhook,
       };
     }
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
@@ -128,7 +140,33 @@ export class CaptionRequestParser {
       dto.image_url !== undefined
         ? { kind: 'url', url: dto.image_url }
         : { kind: 'base64', text: dto.image_base64 ?? '' };
-    return { image, options: toDecodeOptions(dto), async: isAsync(dto, preferAsync), waitSeconds };
+    const webhook = await this.webhook(dto);
+    return {
+      image,
+      options: toDecodeOptions(dto),
+      async: isAsync(dto, preferAsync) || webhook !== undefined,
+      waitSeconds,
+      webhook,
+    };
+  }
+
+  /** The webhook subscription, its URL checked by the webhooks module's address policy. */
+  private async webhook(dto: CaptionOptionsDto): Promise<WebhookSubscription | undefined> {
+    if (dto.webhook_url === undefined) {
+      if (dto.webhook_events !== undefined) throw badRequest('webhook_events needs a webhook_url.');
+      return undefined;
+    }
+    if (this.webhookUrls === undefined) {
+      throw new AppError({
+        code: 'webhook_url.refused',
+        status: 400,
+        title: 'webhook_url refused',
+        detail: 'This server does not deliver webhooks.',
+      });
+    }
+    await this.webhookUrls.check(dto.webhook_url);
+    const events = (dto.webhook_events ?? ['completed']) as WebhookEvent[];
+    return { url: dto.webhook_url, events };
   }
 }
 

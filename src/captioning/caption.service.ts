@@ -112,7 +112,7 @@ export class CaptionService {
       if (state.status === 'success') return success(state.result, false);
       if (state.status === 'failed') throw failedProblem(state.error);
     }
-    const jobId = await this.queue.claim(job, subject, key);
+    const jobId = await this.queue.claim(job, subject, key, command.webhook);
     const view = await this.queue.status(jobId, subject).catch(() => undefined);
     return {
       status: 'processing',

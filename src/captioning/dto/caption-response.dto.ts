@@ -47,6 +47,14 @@ export class JobMetricsDto {
   inference_seconds?: number;
 }
 
+export class JobWebhookDto {
+  @ApiProperty({ enum: ['pending', 'delivered', 'failed'], example: 'delivered' }) status!:
+    'pending' | 'delivered' | 'failed';
+  @ApiProperty({ example: 1, description: 'Delivery attempts so far.' }) attempts!: number;
+  @ApiPropertyOptional({ example: 200, description: "The receiver's last HTTP status." })
+  last_status_code?: number;
+}
+
 export class JobStatusDto {
   @ApiProperty({
     enum: ['processing', 'success', 'failed', 'canceled'],
@@ -79,6 +87,8 @@ export class JobStatusDto {
   @ApiPropertyOptional({ type: JobMetricsDto }) metrics?: JobMetricsDto;
   @ApiPropertyOptional({ example: 3, description: 'While waiting: jobs ahead of this one in the queue.' })
   queue_position?: number;
+  @ApiPropertyOptional({ type: JobWebhookDto, description: 'With webhook_url: the delivery state.' })
+  webhook?: JobWebhookDto;
 }
 
 export class ModelDescriptionDto {

@@ -18,15 +18,29 @@ const MAX = 4096;
 
 before(async () => {
   const settings = Object.assign(new ImageSettings(), { MAX_UPLOAD_BYTES: MAX });
-  const parser = new CaptionRequestParser(new ImageIntake(settings));
+  const parser = new CaptionRequestParser(new ImageIntake(settings), {
+    // The webhooks module's check, faked: private addresses are refused.
+    check: (url: string) =>
+      /\/\/(10\.|127\.)/.test(url)
+        ? Promise.reject(
+            new AppError({
+              code: 'webhook_url.refused',
+              status: 400,
+              title: 'refused',
+              detail: 'private address',
+            }),
+          )
+        : Promise.resolve(),
+  });
+  const bare = new CaptionRequestParser(new ImageIntake(settings));
   app = Fastify();
   await app.register(fastifyMultipart);
   app.post('/parse', async (req, reply) => {
     try {
-      const c = await parser.parse(req);
+      const c = await (req.headers['x-no-webhooks'] === undefined ? parser : bare).parse(req);
       const image =
         c.image.kind === 'bytes' ? { kind: 'bytes', length: c.image.bytes.length } : { kind: c.image.kind };
-      return { image, options: c.options, async: c.async };
+      return { image, options: c.options, async: c.async, ...(c.webhook ? { webhook: c.webhook } : {}) };
     } catch (err) {
       if (err instanceof AppError)
         return reply.status(err.problem.status).send({ code: err.problem.code, detail: err.problem.detail });
@@ -187,4 +201,42 @@ test('Prefer: wait=N is read (RFC 7240: first wait counts, quoted or not); a mal
       bad,
     );
   }
+});
+
+test('webhook_url and webhook_events, JSON and multipart: checked, default completed, async', async () => {
+  const json = await post({
+    image_url: 'https://example.com/a.jpg',
+    webhook_url: 'https://hooks.example.com/c',
+  });
+  assert.equal(json.status, 200, JSON.stringify(json.body));
+  assert.deepEqual(json.body.webhook, { url: 'https://hooks.example.com/c', events: ['completed'] });
+  assert.equal(json.body.async, true);
+  const form = multipart([
+    { name: 'image', filename: 'x.jpg', data: file },
+    { name: 'webhook_url', value: 'http://hooks.example.com/c' },
+    { name: 'webhook_events', value: 'started, completed' },
+  ]);
+  const mp = await post(form.body, form.contentType);
+  assert.equal(mp.status, 200, JSON.stringify(mp.body));
+  assert.deepEqual(mp.body.webhook, { url: 'http://hooks.example.com/c', events: ['started', 'completed'] });
+  const bad: [object, RegExp][] = [
+    [{ webhook_url: 'ftp://hooks.example.com/c' }, /http\(s\) URL/],
+    [{ webhook_url: `https://h.example.com/${'a'.repeat(2100)}` }, /2048/],
+    [{ webhook_url: 'https://h.example.com/', webhook_events: ['finished'] }, /among started, completed/],
+    [{ webhook_url: 'https://h.example.com/', webhook_events: ['completed', 'completed'] }, /unique/],
+    [{ webhook_events: ['completed'] }, /needs a webhook_url/],
+    [{ webhook_url: 'https://10.0.0.7/hook' }, /private address/],
+  ];
+  for (const [extra, detail] of bad) {
+    const a = await post({ image_url: 'https://example.com/a.jpg', ...extra });
+    assert.equal(a.status, 400, JSON.stringify(extra));
+    assert.match(String(a.body.detail), detail);
+  }
+  const off = await post(
+    { image_url: 'https://example.com/a.jpg', webhook_url: 'https://hooks.example.com/c' },
+    undefined,
+    { 'x-no-webhooks': '1' },
+  );
+  assert.equal(off.status, 400);
+  assert.match(String(off.body.detail), /does not deliver webhooks/);
 });
