@@ -123,6 +123,7 @@ const notFoundProblem = ApiProblemResponse(404, 'Unknown job, or a job of anothe
 
 const jobExamples = {
   processing: {
+    summary: 'Waiting in the queue',
     value: {
       status: 'processing',
       job_id: '2b1f9c3e-7a4d-4f0e-9c1b-5d8e2a6f3b71',
@@ -132,6 +133,7 @@ const jobExamples = {
     },
   },
   success: {
+    summary: 'Done',
     value: {
       status: 'success',
       job_id: '2b1f9c3e-7a4d-4f0e-9c1b-5d8e2a6f3b71',
@@ -150,6 +152,7 @@ const jobExamples = {
     },
   },
   failed: {
+    summary: 'Failed on its input',
     value: {
       status: 'failed',
       job_id: '2b1f9c3e-7a4d-4f0e-9c1b-5d8e2a6f3b71',
@@ -161,6 +164,7 @@ const jobExamples = {
     },
   },
   canceled: {
+    summary: 'Canceled by its owner',
     value: {
       status: 'canceled',
       job_id: '2b1f9c3e-7a4d-4f0e-9c1b-5d8e2a6f3b71',
@@ -187,9 +191,7 @@ export function ApiJobStatus(): MethodDecorator {
           schema: { type: 'integer' },
         },
       },
-      content: {
-        'application/json': { schema: { $ref: getSchemaPath(JobStatusDto) }, examples: jobExamples },
-      },
+      examples: jobExamples,
     }),
     notFoundProblem,
     unavailable,
@@ -207,12 +209,7 @@ export function ApiJobCancel(): MethodDecorator {
     ApiOkResponse({
       type: JobStatusDto,
       description: 'The job document, now canceled',
-      content: {
-        'application/json': {
-          schema: { $ref: getSchemaPath(JobStatusDto) },
-          examples: { canceled: jobExamples.canceled },
-        },
-      },
+      examples: { canceled: jobExamples.canceled },
     }),
     notFoundProblem,
     ApiProblemResponse(409, 'The job already finished (its state is in job_status)', {

@@ -175,6 +175,38 @@ export function apiSuite(stack: () => Stack): void {
     },
   );
 
+  t(
+    'OpenAPI documents the lifecycle: cancel, job statuses with examples, Prefer, Retry-After, webhooks',
+    async () => {
+      const a = await client().request('GET', '/docs-json');
+      assert.equal(a.status, 200);
+      const doc = a.body as {
+        paths: Record<string, Record<string, { responses: Record<string, Record<string, unknown>> }>>;
+        components: { schemas: Record<string, { properties: Record<string, { enum?: string[] }> }> };
+      };
+      const cancel = doc.paths['/api/v1/caption/{job_id}/cancel'].post;
+      for (const status of ['200', '404', '409']) assert.ok(cancel.responses[status], status);
+      const get = doc.paths['/api/v1/caption/{job_id}'].get.responses['200'];
+      const examples = (get.content as Record<string, { examples: Record<string, unknown> }>)[
+        'application/json'
+      ].examples;
+      for (const k of ['processing', 'success', 'failed', 'canceled']) assert.ok(examples[k], k);
+      assert.ok((get.headers as Record<string, unknown>)['Retry-After']);
+      const accepted = doc.paths['/api/v1/caption'].post.responses['202'];
+      assert.ok((accepted.headers as Record<string, unknown>)['Retry-After']);
+      assert.deepEqual(doc.components.schemas.JobStatusDto.properties.status.enum, [
+        'processing',
+        'success',
+        'failed',
+        'canceled',
+      ]);
+      for (const k of ['created_at', 'started_at', 'completed_at', 'metrics', 'queue_position', 'webhook'])
+        assert.ok(doc.components.schemas.JobStatusDto.properties[k], k);
+      assert.ok(doc.components.schemas.CaptionJsonRequestDto.properties.webhook_url);
+      assert.ok(doc.components.schemas.CaptionJsonRequestDto.properties.webhook_events);
+    },
+  );
+
   t('Prefer: respond-async selects async for JSON too', async () => {
     const owner = await bearer(subject());
     const a = await client().json(
