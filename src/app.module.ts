@@ -10,6 +10,7 @@ import { PlatformConfigModule } from './config/platform-config.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ThrottlingModule } from './throttling/throttling.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({
   imports: [
@@ -19,6 +20,7 @@ import { ThrottlingModule } from './throttling/throttling.module';
     AuthModule,
     ThrottlingModule,
     HealthModule,
+    WebhooksModule,
     CaptioningModule,
   ],
 })

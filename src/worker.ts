@@ -13,12 +13,13 @@ import { HttpSettings } from './config/http.settings';
 import { ConfigError } from './config/load-settings';
 import { RedisSettings } from './config/redis.settings';
 import { startManagementServer, startWorkerHealthServer } from './health/worker-health.server';
-import { CaptionWorker } from './jobs/caption.worker';
 import { ModelAnnouncer } from './jobs/model-announcer';
+import { QueueConsumers } from './jobs/queue-consumers';
 import { CAPTION_MODEL, type CaptionModel } from './model/caption-model.port';
-import { WorkerModule } from './worker.module';
 
 async function main(): Promise<void> {
+  // Imported here: the module reads its settings when defined, and a bad one must end in main's catch.
+  const { WorkerModule } = await import('./worker.module');
   const app = await NestFactory.createApplicationContext(WorkerModule, {
     bufferLogs: true,
     abortOnError: false,
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
   const health = await startWorkerHealthServer(app, http.WORKER_HEALTH_PORT, http.HOST);
   const management = await startManagementServer(app, http.MANAGEMENT_PORT, http.MANAGEMENT_HOST);
   const announcer = app.get(ModelAnnouncer);
-  const worker = app.get(CaptionWorker);
+  const worker = app.get(QueueConsumers);
   announcer.start(info);
   await worker.start();
 

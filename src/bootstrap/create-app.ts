@@ -8,7 +8,6 @@ import { RequestMethod, VersioningType, type DynamicModule, type Type } from '@n
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Logger as PinoLogger } from 'pino';
-import { AppModule } from '../app.module';
 import { installEarlyAuth } from '../auth/early-auth.hook';
 import { JwtStrategy } from '../auth/jwt.strategy';
 import { HttpSettings } from '../config/http.settings';
@@ -75,10 +74,14 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     http.SHUTDOWN_DRAIN_TIMEOUT_MS,
   );
 
-  const app = await NestFactory.create<NestFastifyApplication>(options.module ?? AppModule, adapter, {
-    bufferLogs: true,
-    abortOnError: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    options.module ?? (await rootModule()),
+    adapter,
+    {
+      bufferLogs: true,
+      abortOnError: false,
+    },
+  );
   const logger = app.get(PinoNestLogger, { strict: false, optional: true } as never) as
     PinoNestLogger | undefined;
   if (logger) app.useLogger(logger);
@@ -110,4 +113,13 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   app.useGlobalFilters(new ProblemFilter());
   setupDocs(app);
   return app;
+}
+
+/**
+ * AppModule, imported when the app is created: feature modules read their settings when they are
+ * defined (the queue name is part of the BullMQ decorators), so a bad setting must throw inside main's
+ * error handling, not at import.
+ */
+async function rootModule(): Promise<Type> {
+  return (await import('../app.module')).AppModule;
 }

@@ -1,14 +1,16 @@
 /**
  * HTTP request -> CaptionCommand: multipart (file `image` + option fields) or JSON (exactly one of
  * image_url / image_base64 + options), validated with the DTO rules; async from `mode` or
- * `Prefer: respond-async`; `Cache-Control: no-cache` and `Idempotency-Key` from the headers.
+ * `Prefer: respond-async`; how long to wait from `Prefer: wait=N` (RFC 7240); `webhook_url` and
+ * `webhook_events`; `Cache-Control: no-cache` and `Idempotency-Key` from the headers.
  */
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, validate } from 'class-validator';
 import type { FastifyRequest } from 'fastify';
 import { requestsRevalidation } from '../cache/cache-status';
 import { AppError } from '../common/app-error';
+import { codedProblem } from '../common/problem/problem-catalog';
 import { parseIdempotencyKey } from '../idempotency/idempotency-key';
 import { ImageIntake, type ImageSource } from '../image/image-intake.service';
 import { fieldProblems, type FieldProblem } from '../common/validation.pipe';
@@ -19,12 +21,18 @@ import {
   type DecodeOptions,
   type GenerationField,
 } from '../model';
+import type { WebhookSubscription } from '../jobs/webhook-job.types';
+import { WEBHOOK_URL_CHECK, type WebhookEvent, type WebhookUrlCheck } from '../webhooks/webhook-sender.port';
 import { CaptionJsonRequestDto, CaptionOptionsDto } from './dto/caption-request.dto';
 
 export interface CaptionCommand {
   image: ImageSource | { kind: 'bytes'; bytes: Buffer };
   options: DecodeOptions;
   async: boolean;
+  /** `Prefer: wait=N`: seconds the client is willing to wait before a 202. */
+  waitSeconds?: number;
+  /** `webhook_url` + `webhook_events` (checked against the address policy); makes the request async. */
+  webhook?: WebhookSubscription;
   /** Not part of the request's identity (the Idempotency-Key fingerprint leaves them out). */
   http: CaptionHttpOptions;
 }
@@ -45,7 +53,14 @@ function httpOptions(req: FastifyRequest): CaptionHttpOptions {
 const GENERATION_FORM_FIELDS = Object.keys(GENERATION_BOUNDS) as GenerationField[];
 const NUMBER_TEXT = /^-?\d{1,10}(\.\d{1,17})?([eE][-+]?\d{1,3})?$/;
 
-const FORM_FIELDS = ['prompt', 'mode', 'decoding', ...GENERATION_FORM_FIELDS] as const;
+const FORM_FIELDS = [
+  'prompt',
+  'mode',
+  'decoding',
+  ...GENERATION_FORM_FIELDS,
+  'webhook_url',
+  'webhook_events',
+] as const;
 
 export function badRequest(detail: string, errors?: FieldProblem[]): AppError {
   return new AppError({
@@ -100,17 +115,56 @@ export async function validated<T extends object>(cls: new () => T, plain: unkno
   return dto;
 }
 
-export function prefersAsync(header: string | string[] | undefined): boolean {
+export interface Preferences {
+  respondAsync: boolean;
+  waitSeconds?: number;
+}
+
+/**
+ * The Prefer header (RFC 7240): `respond-async` and `wait=N` (seconds, a non-negative integer, quoted or
+ * not); other preferences are ignored, and only the first `wait` counts. A malformed wait is a 400.
+ */
+export function parsePrefer(header: string | string[] | undefined): Preferences {
   const values = Array.isArray(header) ? header : header === undefined ? [] : [header];
-  return values.some((v) => v.split(/[,;]/).some((token) => token.trim().toLowerCase() === 'respond-async'));
+  const prefs: Preferences = { respondAsync: false };
+  for (const pref of values.flatMap((v) => v.split(','))) {
+    const [head] = pref.split(';');
+    const eq = head.indexOf('=');
+    const name = (eq < 0 ? head : head.slice(0, eq)).trim().toLowerCase();
+    if (name === 'respond-async') prefs.respondAsync = true;
+    if (name !== 'wait' || prefs.waitSeconds !== undefined) continue;
+    const raw =
+      eq < 0
+        ? ''
+        : head
+            .slice(eq + 1)
+            .trim()
+            .replace(/^"(.*)"$/, '$1');
+    if (!/^\d{1,9}$/.test(raw)) {
+      throw badRequest(
+        `Prefer: wait must be a non-negative integer number of seconds, not "${raw.slice(0, 20)}".`,
+      );
+    }
+    prefs.waitSeconds = Number(raw);
+  }
+  return prefs;
+}
+
+export function prefersAsync(header: string | string[] | undefined): boolean {
+  return parsePrefer(header).respondAsync;
 }
 
 @Injectable()
 export class CaptionRequestParser {
-  constructor(private readonly intake: ImageIntake) {}
+  constructor(
+    private readonly intake: ImageIntake,
+    @Optional() @Inject(WEBHOOK_URL_CHECK) private readonly webhookUrls?: WebhookUrlCheck,
+  ) {}
 
   async parse(req: FastifyRequest): Promise<CaptionCommand> {
-    const preferAsync = prefersAsync(req.headers.prefer);
+    const prefer = parsePrefer(req.headers.prefer);
+    const preferAsync = prefer.respondAsync;
+    const waitSeconds = prefer.waitSeconds;
     const http = httpOptions(req);
     if (typeof req.isMultipart === 'function' && req.isMultipart()) {
       const form = await this.intake.readMultipart(req, FORM_FIELDS);
@@ -119,11 +173,18 @@ export class CaptionRequestParser {
         const text = fields[name];
         if (typeof text === 'string' && NUMBER_TEXT.test(text.trim())) fields[name] = Number(text);
       }
+      if (typeof fields.webhook_events === 'string') {
+        fields.webhook_events = fields.webhook_events.split(',').map((e) => e.trim());
+      }
       const options = await validated(CaptionOptionsDto, fields);
+      const decodeOptions = toDecodeOptions(options);
+      const webhook = await this.webhook(options);
       return {
         image: { kind: 'bytes', bytes: form.bytes },
-        options: toDecodeOptions(options),
-        async: isAsync(options, preferAsync),
+        options: decodeOptions,
+        async: isAsync(options, preferAsync) || webhook !== undefined,
+        waitSeconds,
+        webhook,
         http,
       };
     }
@@ -148,7 +209,29 @@ export class CaptionRequestParser {
       dto.image_url !== undefined
         ? { kind: 'url', url: dto.image_url }
         : { kind: 'base64', text: dto.image_base64 ?? '' };
-    return { image, options: toDecodeOptions(dto), async: isAsync(dto, preferAsync), http };
+    const options = toDecodeOptions(dto);
+    const webhook = await this.webhook(dto);
+    return {
+      image,
+      options,
+      async: isAsync(dto, preferAsync) || webhook !== undefined,
+      waitSeconds,
+      webhook,
+      http,
+    };
+  }
+  /** The webhook subscription, its URL checked by the webhooks module's address policy. */
+  private async webhook(dto: CaptionOptionsDto): Promise<WebhookSubscription | undefined> {
+    if (dto.webhook_url === undefined) {
+      if (dto.webhook_events !== undefined) throw badRequest('webhook_events needs a webhook_url.');
+      return undefined;
+    }
+    if (this.webhookUrls === undefined) {
+      throw new AppError(codedProblem('webhook_url.refused', 'This server does not deliver webhooks.'));
+    }
+    await this.webhookUrls.check(dto.webhook_url);
+    const events = (dto.webhook_events ?? ['completed']) as WebhookEvent[];
+    return { url: dto.webhook_url, events };
   }
 }
 

@@ -5,7 +5,6 @@ import {
   ApiExtension,
   ApiExtraModels,
   ApiHeader,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
@@ -93,7 +92,9 @@ export function ApiCaptionCreate(): MethodDecorator {
     ApiHeader({
       name: 'Prefer',
       required: false,
-      description: '`respond-async` selects the asynchronous mode.',
+      description:
+        '`respond-async` selects the asynchronous mode; `wait=N` (RFC 7240) waits up to N seconds (at most the sync timeout) before answering 202. Echoed in `Preference-Applied`.',
+      example: 'respond-async, wait=5',
     }),
     ApiHeader({
       name: 'Cache-Control',
@@ -118,11 +119,19 @@ export function ApiCaptionCreate(): MethodDecorator {
     }),
     ApiAcceptedResponse({
       type: CaptionAcceptedDto,
-      description: 'Accepted: poll the job at the Location header',
+      description: 'Accepted: poll the job at the Location header after Retry-After seconds',
       headers: {
         Location: { description: '/api/v1/caption/{job_id}', schema: { type: 'string' } },
         'Cache-Status': { ...CACHE_STATUS, schema: { type: 'string', example: 'captioner; fwd=miss' } },
         'Idempotent-Replayed': REPLAYED,
+        'Retry-After': {
+          description: 'Seconds before the first poll (1-10)',
+          schema: { type: 'integer', example: 2 },
+        },
+        'Preference-Applied': {
+          description: 'The Prefer preferences honoured',
+          schema: { type: 'string', example: 'respond-async, wait=5' },
+        },
       },
     }),
     ApiProblemResponse(
@@ -143,6 +152,11 @@ export function ApiCaptionCreate(): MethodDecorator {
         code: 'idempotency.invalid_key',
         title: 'Invalid Idempotency-Key',
         detail: 'An Idempotency-Key is 1-255 printable ASCII characters (e.g. a UUID).',
+      },
+      {
+        code: 'request.invalid',
+        title: 'Invalid request',
+        detail: 'Prefer: wait must be a non-negative integer number of seconds, not "soon".',
       },
     ),
     ApiProblemResponse(409, 'The first request with this Idempotency-Key is still being answered', {
@@ -186,19 +200,107 @@ export function ApiCaptionCreate(): MethodDecorator {
   );
 }
 
+const notFoundProblem = ApiProblemResponse(404, 'Unknown job, or a job of another subject', {
+  code: 'job.not_found',
+  title: 'Not found',
+  detail: 'No such job.',
+});
+
+const jobExamples = {
+  processing: {
+    summary: 'Waiting in the queue',
+    value: {
+      status: 'processing',
+      job_id: '2b1f9c3e-7a4d-4f0e-9c1b-5d8e2a6f3b71',
+      estimated_time_seconds: 12,
+      queue_position: 3,
+      created_at: '2026-12-05T12:00:00.000Z',
+    },
+  },
+  success: {
+    summary: 'Done',
+    value: {
+      status: 'success',
+      job_id: '2b1f9c3e-7a4d-4f0e-9c1b-5d8e2a6f3b71',
+      captions: [{ text: 'a dog running on a beach', confidence: 0.83 }],
+      model: { id: 'Salesforce/blip-image-captioning-base', version: '3c7f5b0e1a2d4c69' },
+      cached: false,
+      image: {
+        sha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+        width: 640,
+        height: 480,
+      },
+      created_at: '2026-12-05T12:00:00.000Z',
+      started_at: '2026-12-05T12:00:00.412Z',
+      completed_at: '2026-12-05T12:00:02.282Z',
+      metrics: { queue_seconds: 0.412, inference_seconds: 1.87 },
+    },
+  },
+  failed: {
+    summary: 'Failed on its input',
+    value: {
+      status: 'failed',
+      job_id: '2b1f9c3e-7a4d-4f0e-9c1b-5d8e2a6f3b71',
+      error: { code: 'image.undecodable', message: 'The image could not be decoded.' },
+      created_at: '2026-12-05T12:00:00.000Z',
+      started_at: '2026-12-05T12:00:00.412Z',
+      completed_at: '2026-12-05T12:00:00.530Z',
+      metrics: { queue_seconds: 0.412, inference_seconds: 0.118 },
+    },
+  },
+  canceled: {
+    summary: 'Canceled by its owner',
+    value: {
+      status: 'canceled',
+      job_id: '2b1f9c3e-7a4d-4f0e-9c1b-5d8e2a6f3b71',
+      created_at: '2026-12-05T12:00:00.000Z',
+      completed_at: '2026-12-05T12:00:01.020Z',
+      metrics: { queue_seconds: 1.02 },
+    },
+  },
+};
+
 export function ApiJobStatus(): MethodDecorator {
   return applyDecorators(
     ApiOperation({
       summary: 'Status of a caption job',
-      description: 'The same body as the synchronous 200 once the job succeeded.',
+      description:
+        'The job document: the same body as the synchronous 200 once the job succeeded, with its lifecycle times. While processing, a `Retry-After` header says when to poll again.',
     }),
     ApiParam({ name: 'job_id', example: '2b1f9c3e-7a4d-4f0e-9c1b-5d8e2a6f3b71' }),
-    ApiOkResponse({ type: JobStatusDto }),
-    ApiNotFoundResponse({ description: 'Unknown job, or a job of another subject' }),
-    ApiProblemResponse(404, 'Unknown job, or a job of another subject', {
-      code: 'job.not_found',
-      title: 'Not found',
-      detail: 'No such job.',
+    ApiOkResponse({
+      type: JobStatusDto,
+      headers: {
+        'Retry-After': {
+          description: 'While processing: seconds before the next poll',
+          schema: { type: 'integer' },
+        },
+      },
+      examples: jobExamples,
+    }),
+    notFoundProblem,
+    unavailable,
+  );
+}
+
+export function ApiJobCancel(): MethodDecorator {
+  return applyDecorators(
+    ApiOperation({
+      summary: 'Cancel a caption job',
+      description:
+        "A waiting job leaves the queue; a running one finishes its batch (its captions still fill the cache) but the job reads `canceled`. Only the job's owner can cancel it.",
+    }),
+    ApiParam({ name: 'job_id', example: '2b1f9c3e-7a4d-4f0e-9c1b-5d8e2a6f3b71' }),
+    ApiOkResponse({
+      type: JobStatusDto,
+      description: 'The job document, now canceled',
+      examples: { canceled: jobExamples.canceled },
+    }),
+    notFoundProblem,
+    ApiProblemResponse(409, 'The job already finished (its state is in job_status)', {
+      code: 'job.finished',
+      title: 'Job already finished',
+      detail: 'The job is success: only a waiting or running job can be canceled.',
     }),
     unavailable,
   );

@@ -1,8 +1,8 @@
 /**
  * The captioning use case: intake -> sha256 -> (Idempotency-Key: replay or run once) -> cache (hit: 200
  * cached) -> single-flight of identical misses -> prepare + enqueue (or join) -> sync wait up to
- * SYNC_TIMEOUT_MS -> 200, else 202 with a job id owned by the caller; every answer says how the cache
- * took part (Cache-Status). Also job status and the model description.
+ * SYNC_TIMEOUT_MS (or Prefer: wait) -> 200, else 202 with a job id owned by the caller; every answer says
+ * how the cache took part (Cache-Status). Also job status, cancel and the model description.
  */
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
@@ -17,10 +17,12 @@ import { requestFingerprint } from '../idempotency/idempotency-key';
 import { IdempotencyService } from '../idempotency/idempotency.service';
 import { ImageIntake } from '../image/image-intake.service';
 import { MODEL_IMAGE_SIZE } from '../image/decode-image';
-import type { CaptionJobData, JobFailure, JobState } from '../jobs/caption-job.types';
+import type { CaptionJobData, JobFailure, JobView } from '../jobs/caption-job.types';
+import { buildJobDocument, retryAfterSeconds } from '../jobs/job-document';
 import { queueUnavailable } from '../jobs/job.errors';
 import { JobSettings } from '../jobs/job.settings';
 import { JOB_QUEUE, type EnqueuedJob, type JobQueue } from '../jobs/job-queue.port';
+import { SERVED_MODEL, type ServedModel } from '../jobs/served-model.port';
 import { generationOptionsDescription } from '../model';
 import type { CaptionCommand } from './caption-request.parser';
 import type {
@@ -64,7 +66,18 @@ export class CaptionService {
     @Inject(JobSettings) private readonly settings: JobSettings,
     @Inject(CacheSettings) private readonly cacheSettings: CacheSettings,
     private readonly idempotency: IdempotencyService,
+    @Inject(SERVED_MODEL) private readonly served: ServedModel,
   ) {}
+
+  /**
+   * How long a request waits for its captions before 202: `Prefer: wait=N` bounded by SYNC_TIMEOUT_MS;
+   * without it, SYNC_TIMEOUT_MS for sync and no wait for async.
+   */
+  waitMs(command: Pick<CaptionCommand, 'async' | 'waitSeconds'>): number {
+    const asked = command.waitSeconds === undefined ? undefined : command.waitSeconds * 1000;
+    if (asked !== undefined) return Math.min(asked, this.settings.SYNC_TIMEOUT_MS);
+    return command.async ? 0 : this.settings.SYNC_TIMEOUT_MS;
+  }
 
   async caption(command: CaptionCommand, subject: string, requestId?: string): Promise<CaptionAnswer> {
     const { bytes, sha256 } = await this.intake.accept(
@@ -93,7 +106,7 @@ export class CaptionService {
     sha256: string,
   ): Promise<CaptionAnswer> {
     const options = withDerivedSeed(normalizeOptions(command.options), sha256);
-    const model = await this.queue.model();
+    const model = await this.served.current();
     const scope = this.cacheSettings.CACHE_SCOPE === 'subject' ? subjectScope(subject) : undefined;
     const key = captionCacheKey(sha256, model?.version ?? UNKNOWN_VERSION, options, scope);
     const forward: CacheForward =
@@ -125,60 +138,62 @@ export class CaptionService {
     // Identical misses in this process share one decode and one enqueue; across replicas, the job id
     // derived from the key joins them in the queue. A recomputation joins nothing.
     const job = fresh !== undefined ? await enqueue() : await this.flights.run(key, enqueue).promise;
-    if (!command.async) {
-      const state = await this.queue.waitForResult(job, this.settings.SYNC_TIMEOUT_MS);
+    const waitMs = this.waitMs(command);
+    if (waitMs > 0) {
+      const state = await this.queue.waitForResult(job, waitMs);
       if (state.status === 'success') return ok(success(state.result, false), cacheStatus(forward, true));
       if (state.status === 'failed') throw failedProblem(state.error, cacheStatus(forward));
     }
-    const jobId = await this.queue.claim(job, subject, key);
+    const jobId = await this.queue.claim(job, subject, key, command.webhook);
+    const view = await this.queue.status(jobId, subject).catch(() => undefined);
     const accepted: CaptionAcceptedDto = {
       status: 'processing',
       job_id: jobId,
-      estimated_time_seconds: await this.queue.estimateSeconds(),
+      estimated_time_seconds: await this.queue.estimateSeconds(view?.queuePosition),
     };
     return {
       statusCode: 202,
       body: accepted,
-      headers: { location: `/api/v1/caption/${jobId}`, [CACHE_STATUS_HEADER]: cacheStatus(forward) },
+      headers: {
+        location: `/api/v1/caption/${jobId}`,
+        'retry-after': String(retryAfterSeconds(accepted.estimated_time_seconds)),
+        [CACHE_STATUS_HEADER]: cacheStatus(forward),
+      },
     };
   }
 
   async status(jobId: string, subject: string): Promise<JobStatusDto> {
     if (!UUID.test(jobId)) throw notFound();
-    const state: JobState | undefined = await this.queue.status(jobId, subject);
-    if (state === undefined) throw notFound();
-    switch (state.status) {
-      case 'success':
-        return { job_id: jobId, ...success(state.result, false) };
-      case 'failed':
-        return {
-          status: 'failed',
-          job_id: jobId,
-          error: { code: state.error.code, message: state.error.message },
-        };
-      case 'gone': {
-        const hit = state.cacheKey === '' ? undefined : await this.cache.get(state.cacheKey);
-        if (hit !== undefined) return { job_id: jobId, ...success(hit, true) };
-        return {
-          status: 'failed',
-          job_id: jobId,
-          error: {
-            code: 'job.expired',
-            message: 'The job finished too long ago: its result is no longer kept.',
-          },
-        };
-      }
-      default:
-        return {
-          status: 'processing',
-          job_id: jobId,
-          estimated_time_seconds: await this.queue.estimateSeconds(),
-        };
+    const view: JobView | undefined = await this.queue.status(jobId, subject);
+    if (view === undefined) throw notFound();
+    return this.document(jobId, view);
+  }
+
+  /** Cancels the caller's job: its document (now `canceled`), 404 for others, 409 once it finished. */
+  async cancel(jobId: string, subject: string): Promise<JobStatusDto> {
+    if (!UUID.test(jobId)) throw notFound();
+    const outcome = await this.queue.cancel(jobId, subject);
+    if (outcome === undefined) throw notFound();
+    if (!outcome.canceled) {
+      const status = outcome.status === 'gone' ? 'success' : outcome.status;
+      throw new AppError(
+        codedProblem('job.finished', `The job is ${status}: only a waiting or running job can be canceled.`, {
+          extra: { job_status: status },
+        }),
+      );
     }
+    return this.status(jobId, subject);
+  }
+
+  private document(jobId: string, view: JobView): Promise<JobStatusDto> {
+    return buildJobDocument(jobId, view, {
+      cached: (key) => this.cache.get(key),
+      estimate: (position) => this.queue.estimateSeconds(position),
+    });
   }
 
   async models(): Promise<ModelsDto> {
-    const info = await this.queue.model();
+    const info = await this.served.current();
     if (info === undefined) {
       throw new AppError(
         codedProblem(

@@ -6,8 +6,6 @@
  */
 import { Module } from '@nestjs/common';
 import { CacheModule } from '../cache/cache.module';
-import { loadSettings } from '../config/load-settings';
-import { RedisSettings } from '../config/redis.settings';
 import { IdempotencyModule } from '../idempotency/idempotency.module';
 import { ImageModule } from '../image/image.module';
 import { JobsModule } from '../jobs/jobs.module';
@@ -16,11 +14,8 @@ import { CaptionRequestParser } from './caption-request.parser';
 import { CaptionService } from './caption.service';
 import { ModelsController } from './models.controller';
 
-/** Decided once, when the module is defined: whether this process is the queue's producer or runs the model. */
-const queueMode = loadSettings(RedisSettings).queueMode;
-
 @Module({
-  imports: [ImageModule, CacheModule, IdempotencyModule, JobsModule.forApi(queueMode)],
+  imports: [ImageModule, CacheModule, IdempotencyModule, JobsModule.forApi()],
   controllers: [CaptionController, ModelsController],
   providers: [CaptionRequestParser, CaptionService],
   exports: [CaptionService],

@@ -1,24 +1,41 @@
 /**
- * Queue mode's job queue (API side): a BullMQ Queue to add jobs and read them, QueueEvents to wake
- * waiters. Fails fast when Redis is down: the producer connection has no offline queue and one retry,
- * so an enqueue while Redis is unreachable is a 503 within milliseconds, never a hang. Public job ids
- * (random UUIDs) map to {internal id, subject} records kept in Redis with the retention TTL.
+ * Queue mode's job queue (API side): the caption Queue (@InjectQueue, registered by JobsModule on
+ * @nestjs/bullmq) to add and read jobs, queue events (JobEvents, fed by the @QueueEventsListener host) to
+ * wake waiters. Fails fast when Redis is down: the owner records' connection has no offline queue, every
+ * queue operation has a deadline, and enqueue refuses at once while that connection is not ready, so an
+ * enqueue during an outage is a 503 within milliseconds, never a hang. Public job ids (random UUIDs) map
+ * to {internal id, subject, created, canceled} records kept in Redis with the retention TTL; the claims of
+ * an internal job are a set, so a cancel removes a waiting job only when nobody else holds it.
  */
-import { Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnModuleDestroy } from '@nestjs/common';
+import { InjectQueue } from '@nestjs/bullmq';
 import { randomUUID } from 'node:crypto';
-import { Job, Queue, QueueEvents, type JobsOptions } from 'bullmq';
+import { Job, Queue, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { ModelInfo } from '../model/caption-model.port';
+import { estimateSeconds } from './batch-timings';
 import {
-  CAPTION_JOB,
   internalJobId,
   type CaptionJobData,
   type CaptionJobResult,
   type JobState,
+  type JobView,
 } from './caption-job.types';
+import type { WebhookEvent } from '../webhooks/webhook-sender.port';
+import { CAPTION_JOB, WEBHOOK_JOB } from './job-map';
+import { JobEvents, type QueueEvent } from './job-events';
 import { decodeFailure, queueUnavailable } from './job.errors';
-import type { EnqueuedJob, JobQueue, QueueCounts } from './job-queue.port';
-import { failFastRedisOptions, modelInfoKey, OP_TIMEOUT_MS } from './redis-options';
+import type { CancelOutcome, EnqueuedJob, JobQueue, QueueCounts } from './job-queue.port';
+import { CAPTION_QUEUE, WEBHOOK_QUEUE } from './queues';
+import {
+  webhookJobId,
+  type WebhookJobData,
+  type WebhookStatus,
+  type WebhookSubscription,
+} from './webhook-job.types';
+import { failFastRedisOptions, OP_TIMEOUT_MS, workerStatsKey } from './redis-options';
+import { readFleet } from './worker-stats';
+
+export const BULLMQ_QUEUE_OPTIONS = Symbol('BULLMQ_QUEUE_OPTIONS');
 
 export interface BullMqQueueOptions {
   url: string;
@@ -29,69 +46,89 @@ export interface BullMqQueueOptions {
   batchSize: number;
   /** First retry delay, doubled per attempt. */
   backoffMs?: number;
-  /** Listen to queue events (for waiting); off where nothing waits, e.g. the worker's health view. */
-  listen?: boolean;
+  /** Webhook deliveries: attempts and first retry delay (doubled per attempt). */
+  webhookAttempts?: number;
+  webhookBackoffMs?: number;
 }
 
-/** Safety net under QueueEvents: a waiter also re-reads its job this often (events can be missed). */
+/** Safety net under the queue events: a waiter also re-reads its job this often (events can be missed). */
 const POLL_MS = 1000;
-const MODEL_INFO_TTL_MS = 5000;
+const FLEET_TTL_MS = 2000;
 
 type CaptionQueue = Queue<CaptionJobData, CaptionJobResult>;
 
+interface OwnerRecord {
+  id: string;
+  sub: string;
+  key: string;
+  /** Accepted at (epoch ms). */
+  at?: number;
+  /** Canceled at (epoch ms). */
+  canceled?: number;
+  wh?: WebhookSubscription;
+}
+
 export function jobOptions(
-  o: Pick<BullMqQueueOptions, 'attempts' | 'retentionCount' | 'retentionSeconds'>,
+  o: Pick<BullMqQueueOptions, 'attempts' | 'retentionCount' | 'retentionSeconds' | 'backoffMs'>,
 ): JobsOptions {
   return {
     attempts: o.attempts,
-    backoff: { type: 'exponential', delay: 1000 },
+    backoff: { type: 'exponential', delay: o.backoffMs ?? 1000 },
     removeOnComplete: { count: o.retentionCount, age: o.retentionSeconds },
     removeOnFail: { count: o.retentionCount, age: o.retentionSeconds },
   };
 }
 
-export class BullMqJobQueue implements JobQueue, OnModuleInit, OnModuleDestroy {
+@Injectable()
+export class BullMqJobQueue implements JobQueue, OnModuleDestroy {
   private readonly logger = new Logger(BullMqJobQueue.name);
   private readonly redis: Redis;
-  private readonly events?: QueueEvents;
-  private queue?: CaptionQueue;
   private readonly waiters = new Map<string, Set<(state: JobState) => void>>();
-  private modelCache?: { at: number; info: ModelInfo | undefined };
+  private readonly unsubscribe?: () => void;
+  private fleet?: { at: number; workers: number; batchSeconds: number | undefined };
   private lastErrorLog = 0;
   private closing = false;
 
-  constructor(private readonly options: BullMqQueueOptions) {
+  constructor(
+    @InjectQueue(CAPTION_QUEUE) private readonly queue: CaptionQueue,
+    @Optional() @Inject(JobEvents) events: JobEvents | undefined,
+    @Inject(BULLMQ_QUEUE_OPTIONS) private readonly options: BullMqQueueOptions,
+    @Optional() @InjectQueue(WEBHOOK_QUEUE) private readonly webhooks?: Queue<WebhookJobData>,
+  ) {
     this.redis = new Redis(options.url, failFastRedisOptions());
     this.redis.on('error', (err: Error) => this.logError('producer connection', err));
-    if (options.listen !== false) this.events = this.listen();
-  }
-
-  onModuleInit(): void {
-    this.events?.run().catch((err: unknown) => this.logError('queue events loop', err));
+    this.queue.on('error', (err: Error) => this.logError('queue', err));
+    this.unsubscribe = events?.subscribe((event) => this.onEvent(event));
   }
 
   async onModuleDestroy(): Promise<void> {
     this.closing = true;
-    await Promise.allSettled([this.queue?.close(), this.events?.close()]);
+    this.unsubscribe?.();
     this.redis.disconnect();
+    return Promise.resolve();
   }
 
   async enqueue(data: CaptionJobData): Promise<EnqueuedJob> {
-    const queue = await this.producer();
+    this.ensureReachable();
     const internalId = internalJobId(data.cacheKey, data.fresh);
     try {
-      // A retained failed job with this id would be "joined" and fail again at once: run it again
-      // instead (retry is atomic, so two replicas doing this at once start it once).
-      if ((await queue.getJobState(internalId)) === 'failed') {
-        const failed = await queue.getJob(internalId);
-        if (failed !== undefined) {
-          await failed.updateData(data); // its image was dropped when it failed
-          await failed
-            .retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true })
-            .catch(() => undefined);
-        }
-      }
-      await queue.add(CAPTION_JOB, data, { ...jobOptions(this.options), jobId: internalId });
+      await withDeadline(
+        (async () => {
+          // A retained failed job with this id would be "joined" and fail again at once: run it again
+          // instead (retry is atomic, so two replicas doing this at once start it once).
+          if ((await this.queue.getJobState(internalId)) === 'failed') {
+            const failed = await this.queue.getJob(internalId);
+            if (failed !== undefined) {
+              await failed.updateData(data); // its image was dropped when it failed
+              await failed
+                .retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true })
+                .catch(() => undefined);
+            }
+          }
+          await this.queue.add(CAPTION_JOB, data, { ...jobOptions(this.options), jobId: internalId });
+        })(),
+        OP_TIMEOUT_MS,
+      );
       return { internalId };
     } catch (err) {
       this.logError('enqueue', err);
@@ -99,16 +136,84 @@ export class BullMqJobQueue implements JobQueue, OnModuleInit, OnModuleDestroy {
     }
   }
 
-  async claim(job: EnqueuedJob, subject: string, cacheKey: string): Promise<string> {
+  async claim(
+    job: EnqueuedJob,
+    subject: string,
+    cacheKey: string,
+    webhook?: WebhookSubscription,
+  ): Promise<string> {
     const jobId = randomUUID();
-    const record = JSON.stringify({ id: job.internalId, sub: subject, key: cacheKey });
+    const record: OwnerRecord = {
+      id: job.internalId,
+      sub: subject,
+      key: cacheKey,
+      at: Date.now(),
+      wh: webhook,
+    };
+    const ttl = this.options.retentionSeconds;
     try {
-      await this.redis.set(this.ownerKey(jobId), record, 'EX', this.options.retentionSeconds);
+      await this.redis
+        .multi()
+        .set(this.ownerKey(jobId), JSON.stringify(record), 'EX', ttl)
+        .sadd(this.claimsKey(job.internalId), jobId)
+        .expire(this.claimsKey(job.internalId), ttl)
+        .exec();
     } catch (err) {
       this.logError('claim', err);
       throw queueUnavailable();
     }
+    if (webhook !== undefined) {
+      // Events that happened before this claim are delivered now (the delivery id makes it once).
+      const view = await this.read(job.internalId).catch(() => undefined);
+      if (view?.startedAt !== undefined || (view !== undefined && view.status !== 'processing'))
+        await this.deliver(jobId, record, 'started');
+      if (view !== undefined && view.status !== 'processing') await this.deliver(jobId, record, 'completed');
+    }
     return jobId;
+  }
+
+  async notifySubscribers(internalId: string, event: WebhookEvent): Promise<void> {
+    if (this.webhooks === undefined) return;
+    const ids = await this.redis.smembers(this.claimsKey(internalId));
+    if (ids.length === 0) return;
+    const raws = await this.redis.mget(...ids.map((id) => this.ownerKey(id)));
+    await Promise.all(
+      ids.map((id, i) => {
+        const owner = raws[i] === null ? undefined : (safeParse(raws[i] ?? '') as OwnerRecord | undefined);
+        return owner === undefined ? undefined : this.deliver(id, owner, event);
+      }),
+    );
+  }
+
+  async recordWebhook(jobId: string, status: WebhookStatus): Promise<void> {
+    await this.redis.set(this.webhookKey(jobId), JSON.stringify(status), 'EX', this.options.retentionSeconds);
+  }
+
+  /** Adds the delivery job of `event` if the owner subscribed to it (its id joins duplicates). */
+  private async deliver(jobId: string, owner: OwnerRecord, event: WebhookEvent): Promise<void> {
+    const wh = owner.wh;
+    if (this.webhooks === undefined || wh === undefined || !wh.events.includes(event)) return;
+    const o = this.options;
+    try {
+      if ((await this.redis.exists(this.webhookKey(jobId))) === 0)
+        await this.recordWebhook(jobId, { status: 'pending', attempts: 0 });
+      await withDeadline(
+        this.webhooks.add(
+          WEBHOOK_JOB,
+          { jobId, subject: owner.sub, event, url: wh.url },
+          {
+            jobId: webhookJobId(jobId, event),
+            attempts: o.webhookAttempts ?? 12,
+            backoff: { type: 'exponential', delay: o.webhookBackoffMs ?? 10_000 },
+            removeOnComplete: { count: o.retentionCount, age: o.retentionSeconds },
+            removeOnFail: { count: o.retentionCount, age: o.retentionSeconds },
+          },
+        ),
+        OP_TIMEOUT_MS,
+      );
+    } catch (err) {
+      this.logError('webhook enqueue', err);
+    }
   }
 
   waitForResult(job: EnqueuedJob, timeoutMs: number): Promise<JobState> {
@@ -126,7 +231,7 @@ export class BullMqJobQueue implements JobQueue, OnModuleInit, OnModuleDestroy {
       };
       const check = (): void => {
         this.read(job.internalId).then(
-          (state) => state.status !== 'processing' && state.status !== 'gone' && finish(state),
+          (view) => (view.status === 'success' || view.status === 'failed') && finish(view),
           () => undefined,
         );
       };
@@ -139,41 +244,73 @@ export class BullMqJobQueue implements JobQueue, OnModuleInit, OnModuleDestroy {
     });
   }
 
-  async status(jobId: string, subject: string): Promise<JobState | undefined> {
-    let raw: string | null;
-    try {
-      raw = await this.redis.get(this.ownerKey(jobId));
-    } catch (err) {
-      this.logError('status', err);
-      throw queueUnavailable();
-    }
-    const owner = raw === null ? undefined : (safeParse(raw) as { id?: string; sub?: string; key?: string });
-    if (owner?.id === undefined || owner.sub !== subject) return undefined;
-    const state = await this.read(owner.id).catch(() => {
+  async status(jobId: string, subject: string): Promise<JobView | undefined> {
+    const owner = await this.owner(jobId, subject);
+    if (owner === undefined) return undefined;
+    const view = await this.read(owner.id).catch(() => {
       throw queueUnavailable();
     });
-    return state.status === 'gone' ? { status: 'gone', cacheKey: owner.key ?? '' } : state;
+    const webhook =
+      owner.wh === undefined
+        ? undefined
+        : ((safeParse((await this.redis.get(this.webhookKey(jobId)).catch(() => null)) ?? '') as
+            WebhookStatus | undefined) ?? { status: 'pending', attempts: 0 });
+    const times = { ...view, createdAt: owner.at ?? view.createdAt, webhook };
+    if (owner.canceled !== undefined) {
+      return {
+        status: 'canceled',
+        createdAt: times.createdAt,
+        startedAt: view.startedAt,
+        completedAt: owner.canceled,
+        webhook,
+      };
+    }
+    return view.status === 'gone' ? { ...times, status: 'gone', cacheKey: owner.key } : times;
   }
 
-  async model(): Promise<ModelInfo | undefined> {
-    const cached = this.modelCache;
-    if (cached !== undefined && Date.now() - cached.at < MODEL_INFO_TTL_MS) return cached.info;
+  async cancel(jobId: string, subject: string): Promise<CancelOutcome | undefined> {
+    const owner = await this.owner(jobId, subject);
+    if (owner === undefined) return undefined;
+    if (owner.canceled !== undefined) return { canceled: false, status: 'canceled' };
     try {
-      const raw = await this.redis.get(modelInfoKey(this.options.queueName));
-      const info = raw === null ? undefined : (safeParse(raw) as ModelInfo | undefined);
-      this.modelCache = { at: Date.now(), info };
-      return info;
-    } catch {
-      return cached?.info; // keep the last known model through a Redis blip
+      const view = await this.read(owner.id);
+      if (view.status !== 'processing') return { canceled: false, status: view.status };
+      const updated: OwnerRecord = { ...owner, canceled: Date.now() };
+      await this.redis.set(this.ownerKey(jobId), JSON.stringify(updated), 'KEEPTTL');
+      await this.redis.srem(this.claimsKey(owner.id), jobId);
+      await this.deliver(jobId, updated, 'completed');
+      // Nobody else holds the job: take it out of the queue if it has not started (a locked, running
+      // job is not removed: it finishes its batch and its captions go to the cache).
+      if ((await this.redis.scard(this.claimsKey(owner.id))) === 0) {
+        const state = await withDeadline(this.queue.getJobState(owner.id), OP_TIMEOUT_MS);
+        if (state === 'waiting' || state === 'delayed' || state === 'prioritized') {
+          await withDeadline(this.queue.remove(owner.id), OP_TIMEOUT_MS).catch(() => 0);
+        }
+      }
+      return { canceled: true };
+    } catch (err) {
+      if (err instanceof Error && 'problem' in err) throw err;
+      this.logError('cancel', err);
+      throw queueUnavailable();
     }
   }
 
-  async estimateSeconds(): Promise<number> {
+  async estimateSeconds(position?: number): Promise<number> {
     try {
-      const c = await this.counts();
-      return Math.max(1, Math.ceil((c.waiting + c.active + 1) / this.options.batchSize));
+      const fleet = await this.fleetStats();
+      let ahead = position;
+      if (ahead === undefined) {
+        const c = await this.counts();
+        ahead = c.waiting + c.active;
+      }
+      return estimateSeconds({
+        ahead,
+        batchSize: this.options.batchSize,
+        batchSeconds: fleet.batchSeconds,
+        workers: fleet.workers,
+      });
     } catch {
-      return 1;
+      return estimateSeconds({ ahead: 0, batchSize: 1, batchSeconds: undefined, workers: 1 });
     }
   }
 
@@ -187,8 +324,11 @@ export class BullMqJobQueue implements JobQueue, OnModuleInit, OnModuleDestroy {
   }
 
   async counts(): Promise<QueueCounts> {
-    const queue = await this.producer();
-    const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+    this.ensureReachable();
+    const c = await withDeadline(
+      this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized'),
+      OP_TIMEOUT_MS,
+    );
     return {
       waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),
       active: c.active ?? 0,
@@ -197,61 +337,86 @@ export class BullMqJobQueue implements JobQueue, OnModuleInit, OnModuleDestroy {
     };
   }
 
-  private listen(): QueueEvents {
-    // QueueEvents blocks on XREAD: its own connection, which BullMQ gives maxRetriesPerRequest null.
-    const events = new QueueEvents(this.options.queueName, {
-      connection: {
-        url: this.options.url,
-        retryStrategy: (times: number) => Math.min(100 * 2 ** times, 2000),
-      },
-      autorun: false,
-    });
-    events.on('error', (err: Error) => this.logError('queue events', err));
-    events.on('completed', ({ jobId, returnvalue }) => {
-      const result = typeof returnvalue === 'string' ? safeParse(returnvalue) : returnvalue;
-      if (isResult(result)) this.wake(jobId, { status: 'success', result });
-      else void this.refresh(jobId);
-    });
-    // 'failed' also fires for attempts that will be retried: re-read the job to know if it is final.
-    events.on('failed', ({ jobId }) => void this.refresh(jobId));
-    return events;
+  private onEvent(event: QueueEvent): void {
+    if (!this.waiters.has(event.jobId)) return;
+    if (event.kind === 'completed') {
+      const result = typeof event.returnvalue === 'string' ? safeParse(event.returnvalue) : event.returnvalue;
+      if (isResult(result)) return this.wake(event.jobId, { status: 'success', result });
+    }
+    void this.refresh(event.jobId);
   }
 
-  /** The Queue, created once Redis is ready (created earlier, its one-time init would fail for good). */
-  private async producer(): Promise<CaptionQueue> {
-    if (this.closing || this.redis.status !== 'ready') throw queueUnavailable();
-    if (this.queue === undefined) {
-      this.queue = new Queue<CaptionJobData, CaptionJobResult>(this.options.queueName, {
-        connection: this.redis,
-        skipWaitingForReady: true,
-      });
-      this.queue.on('error', (err: Error) => this.logError('queue', err));
-    }
+  private async owner(jobId: string, subject: string): Promise<OwnerRecord | undefined> {
+    let raw: string | null;
     try {
-      await withDeadline(this.queue.waitUntilReady(), OP_TIMEOUT_MS);
-      return this.queue;
+      raw = await this.redis.get(this.ownerKey(jobId));
     } catch (err) {
-      this.logError('queue init', err);
-      const broken = this.queue;
-      this.queue = undefined;
-      void broken?.close().catch(() => undefined);
+      this.logError('status', err);
       throw queueUnavailable();
     }
+    const owner = raw === null ? undefined : (safeParse(raw) as OwnerRecord | undefined);
+    if (owner?.id === undefined || owner.sub !== subject) return undefined;
+    return owner;
   }
 
-  private async read(internalId: string): Promise<JobState> {
-    const queue = await this.producer();
+  private ensureReachable(): void {
+    if (this.closing || this.redis.status !== 'ready') throw queueUnavailable();
+  }
+
+  /** The internal job's state and times; `gone` once retention dropped it. */
+  private async read(internalId: string): Promise<JobView> {
+    this.ensureReachable();
+    return withDeadline(this.readJob(internalId), OP_TIMEOUT_MS);
+  }
+
+  private async readJob(internalId: string): Promise<JobView> {
     // State first: a finished job's fields are final, while a job read before its state could have
     // finished in between (then it would look failed without its reason).
-    const state = await queue.getJobState(internalId);
+    const state = await this.queue.getJobState(internalId);
     if (state === 'unknown') return { status: 'gone', cacheKey: '' };
-    if (state !== 'completed' && state !== 'failed') return { status: 'processing' };
-    const job = (await Job.fromId(queue, internalId)) as Job<CaptionJobData, CaptionJobResult> | undefined;
+    if (state !== 'completed' && state !== 'failed') {
+      // Only the times: the running job's data still holds its ~590 KB image.
+      const [created, processed] = await this.redis.hmget(
+        this.queue.toKey(internalId),
+        'timestamp',
+        'processedOn',
+      );
+      const times = { createdAt: toMs(created), startedAt: toMs(processed) };
+      if (state === 'waiting' || state === 'prioritized') {
+        return { ...times, status: 'processing', queuePosition: await this.position(internalId) };
+      }
+      return { ...times, status: 'processing' };
+    }
+    const job = (await Job.fromId(this.queue, internalId)) as
+      Job<CaptionJobData, CaptionJobResult> | undefined;
     if (job === undefined) return { status: 'gone', cacheKey: '' };
+    const times = {
+      createdAt: job.timestamp,
+      startedAt: job.processedOn ?? undefined,
+      completedAt: job.finishedOn ?? undefined,
+    };
     if (state === 'completed' && isResult(job.returnvalue))
-      return { status: 'success', result: job.returnvalue };
-    if (state === 'failed') return { status: 'failed', error: decodeFailure(job.failedReason) };
-    return { status: 'processing' };
+      return { ...times, status: 'success', result: job.returnvalue };
+    if (state === 'failed') return { ...times, status: 'failed', error: decodeFailure(job.failedReason) };
+    return { ...times, status: 'processing' };
+  }
+
+  /** Waiting jobs ahead: the wait list is pushed on the left and taken from the right. */
+  private async position(internalId: string): Promise<number | undefined> {
+    const key = this.queue.toKey('wait');
+    const [index, length] = await Promise.all([
+      this.redis.call('LPOS', key, internalId) as Promise<number | null>,
+      this.redis.llen(key),
+    ]);
+    return index === null ? undefined : Math.max(0, length - 1 - index);
+  }
+
+  private async fleetStats(): Promise<{ workers: number; batchSeconds: number | undefined }> {
+    const cached = this.fleet;
+    if (cached !== undefined && Date.now() - cached.at < FLEET_TTL_MS) return cached;
+    const fleet = await readFleet(this.redis, workerStatsKey(this.options.queueName));
+    this.fleet = { at: Date.now(), ...fleet };
+    return fleet;
   }
 
   private async refresh(internalId: string): Promise<void> {
@@ -272,6 +437,14 @@ export class BullMqJobQueue implements JobQueue, OnModuleInit, OnModuleDestroy {
     return `captioner:${this.options.queueName}:job:${jobId}`;
   }
 
+  private webhookKey(jobId: string): string {
+    return `captioner:${this.options.queueName}:webhook:${jobId}`;
+  }
+
+  private claimsKey(internalId: string): string {
+    return `captioner:${this.options.queueName}:claims:${internalId}`;
+  }
+
   private logError(what: string, err: unknown): void {
     if (this.closing) return;
     const now = Date.now();
@@ -279,6 +452,11 @@ export class BullMqJobQueue implements JobQueue, OnModuleInit, OnModuleDestroy {
     this.lastErrorLog = now;
     this.logger.warn(`${what}: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+function toMs(value: string | null): number | undefined {
+  const n = value === null ? NaN : Number(value);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
 function safeParse(text: string): unknown {
@@ -293,7 +471,7 @@ function isResult(value: unknown): value is CaptionJobResult {
   return typeof value === 'object' && value !== null && Array.isArray((value as CaptionJobResult).captions);
 }
 
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+export function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);

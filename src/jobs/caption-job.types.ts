@@ -1,12 +1,11 @@
 /**
- * The typed job map: job name -> payload and result. Producers (API) and processors (worker, or the
- * in-process queue) share these types; BullMQ stores the payload as JSON, so bytes travel as base64.
+ * The caption job's payload, result and states. Producers (API) and processors (worker, or the
+ * in-process queue) share these types (the job map is in job-map.ts); BullMQ stores the payload as JSON, so bytes travel as base64.
  */
 import { createHash } from 'node:crypto';
 import type { CachedCaptions } from '../cache/caption-cache.port';
 import type { CaptionOptions } from '../cache/cache-key';
-
-export const CAPTION_JOB = 'caption' as const;
+import type { WebhookStatus } from './webhook-job.types';
 
 export interface CaptionJobData {
   /** The image as the model takes it (decodeImage): size x size x 3 RGB uint8, base64. ~590 KB at 384. */
@@ -35,13 +34,6 @@ export interface CaptionJobData {
 
 export type CaptionJobResult = CachedCaptions;
 
-/** name -> { data, result }: the one place a job type is declared. */
-export interface JobMap {
-  [CAPTION_JOB]: { data: CaptionJobData; result: CaptionJobResult };
-}
-
-export type JobName = keyof JobMap;
-
 export interface JobFailure {
   code: string;
   message: string;
@@ -49,6 +41,8 @@ export interface JobFailure {
 
 export type JobState =
   | { status: 'processing' }
+  /** The owner canceled it (a running job still finishes its batch and fills the cache). */
+  | { status: 'canceled' }
   | { status: 'success'; result: CaptionJobResult }
   | { status: 'failed'; error: JobFailure }
   /** Known public id whose job is no longer retained; its answer may still be in the cache. */
@@ -62,3 +56,15 @@ export function internalJobId(cacheKey: string, fresh?: string): string {
   const id = fresh === undefined ? cacheKey : `${cacheKey}:fresh:${fresh}`;
   return `cap-${createHash('sha256').update(id).digest('hex').slice(0, 40)}`;
 }
+
+/** When a public job was accepted, started and finished (epoch ms), and where it waits. */
+export interface JobTimes {
+  createdAt?: number;
+  startedAt?: number;
+  completedAt?: number;
+  /** Waiting jobs ahead of it, while it waits. */
+  queuePosition?: number;
+}
+
+/** What a status read returns: the state with its times and its webhook's delivery state. */
+export type JobView = JobState & JobTimes & { webhook?: WebhookStatus };

@@ -10,10 +10,21 @@ const PERMANENT = new Set<string>([
   ...Object.values(ImageErrorCode),
   ModelErrorCode.BadOptions,
   'job.bad_payload',
+  'webhook.refused',
 ]);
 
 export class JobPayloadError extends Error {
   readonly code = 'job.bad_payload';
+}
+
+/** A webhook attempt that did not deliver; `webhook.refused` (not retried) when retrying cannot help. */
+export class WebhookFailedError extends Error {
+  readonly code: string;
+
+  constructor(reason: string, retryable: boolean) {
+    super(`webhook not delivered: ${reason}`);
+    this.code = retryable ? 'webhook.failed' : 'webhook.refused';
+  }
 }
 
 /** Where the cause of an unexpected failure goes (the worker's log), under the id the client is shown. */
@@ -27,6 +38,7 @@ export type InternalFailureSink = (errorId: string, err: unknown) => void;
 export function failureOf(err: unknown, onInternal?: InternalFailureSink): JobFailure {
   if (err instanceof ModelError) return { code: err.code, message: err.message };
   if (err instanceof JobPayloadError) return { code: err.code, message: err.message };
+  if (err instanceof WebhookFailedError) return { code: err.code, message: err.message };
   const errorId = randomUUID();
   onInternal?.(errorId, err);
   return {

@@ -41,4 +41,19 @@ export class JobSettings extends BatchSettings {
   @Min(500)
   @Max(600_000)
   JOB_STALLED_INTERVAL_MS = 15_000;
+
+  /**
+   * Attempts of one webhook delivery (first included). With WEBHOOK_BACKOFF_MS doubling per attempt, the
+   * defaults keep retrying for about 5.7 hours (10 s, 20 s, ... 5.7 min between the last ones).
+   */
+  @IsInt()
+  @Min(1)
+  @Max(30)
+  WEBHOOK_MAX_ATTEMPTS = 12;
+
+  /** First delay before retrying a webhook delivery, doubled per attempt. */
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  WEBHOOK_BACKOFF_MS = 10_000;
 }

@@ -1,24 +1,32 @@
 /**
  * Workers announce the model they run, so the API (which never loads the model in queue mode) can build
- * cache keys with its version and answer GET /api/v1/models. The record expires unless refreshed, so a
- * fleet that stopped announcing is noticed.
+ * cache keys with its version and answer GET /api/v1/models (AnnouncedModel reads it). The record expires
+ * unless refreshed, so a fleet that stopped announcing is noticed. Each worker also publishes its recent
+ * batch duration (BatchTimings), from which the API estimates waits.
  */
 import { Logger, type OnModuleDestroy } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import type { ModelInfo } from '../model/caption-model.port';
-import { failFastRedisOptions, modelInfoKey } from './redis-options';
+import type { BatchTimings } from './batch-timings';
+import { failFastRedisOptions, modelInfoKey, workerStatsKey } from './redis-options';
+import { publishStats } from './worker-stats';
 
 const TTL_SECONDS = 60;
-const REFRESH_MS = 20_000;
+const REFRESH_MS = 5_000;
 
 export class ModelAnnouncer implements OnModuleDestroy {
   private readonly logger = new Logger(ModelAnnouncer.name);
   private readonly redis: Redis;
+  private readonly workerId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   private timer?: NodeJS.Timeout;
+  private lastWarn = 0;
 
   constructor(
     url: string,
     private readonly queueName: string,
+    private readonly timings?: BatchTimings,
   ) {
     this.redis = new Redis(url, failFastRedisOptions());
     this.redis.on('error', () => undefined); // outages are reported by the queue connections
@@ -26,9 +34,13 @@ export class ModelAnnouncer implements OnModuleDestroy {
 
   start(info: ModelInfo): void {
     const announce = (): void => {
-      this.redis
-        .set(modelInfoKey(this.queueName), JSON.stringify(info), 'EX', TTL_SECONDS)
-        .catch((err: unknown) => this.logger.warn(`could not announce the model: ${(err as Error).message}`));
+      Promise.all([
+        this.redis.set(modelInfoKey(this.queueName), JSON.stringify(info), 'EX', TTL_SECONDS),
+        publishStats(this.redis, workerStatsKey(this.queueName), this.workerId, {
+          at: Date.now(),
+          batchSeconds: this.timings?.batchSeconds,
+        }),
+      ]).catch((err: unknown) => this.warn(`could not announce the model: ${(err as Error).message}`));
     };
     // Once connected, then periodically (a Redis that comes back gets the record again).
     this.redis.on('ready', announce);
@@ -39,10 +51,18 @@ export class ModelAnnouncer implements OnModuleDestroy {
 
   stop(): void {
     clearInterval(this.timer);
+    void this.redis.hdel(workerStatsKey(this.queueName), this.workerId).catch(() => undefined);
   }
 
   onModuleDestroy(): void {
-    this.stop();
+    clearInterval(this.timer);
     this.redis.disconnect();
+  }
+
+  private warn(message: string): void {
+    const now = Date.now();
+    if (now - this.lastWarn < 30_000) return;
+    this.lastWarn = now;
+    this.logger.warn(message);
   }
 }

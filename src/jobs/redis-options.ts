@@ -19,3 +19,8 @@ export function failFastRedisOptions(): RedisOptions {
 export function modelInfoKey(queueName: string): string {
   return `captioner:${queueName}:model`;
 }
+
+/** Where each worker publishes its recent batch duration (hash: worker id -> JSON WorkerStats). */
+export function workerStatsKey(queueName: string): string {
+  return `captioner:${queueName}:workers`;
+}

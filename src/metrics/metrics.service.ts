@@ -53,6 +53,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly webhooks = new Counter({
+    name: 'captioner_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by outcome (delivered, retried, failed: given up).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly queueDepth: Gauge<'state'>;
 
   /** 1 when the dependency answers a ping at scrape time, 0 when not (the cache does not fail readiness). */

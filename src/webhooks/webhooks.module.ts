@@ -3,7 +3,7 @@
  * Webhooks over undici under image_url's address policy) and the submission check of those URLs
  * (WEBHOOK_URL_CHECK). Scheduling and retries belong to the jobs module's delivery queue.
  */
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { provideSettings } from '../config/provide-settings';
 import { ImageSettings } from '../image/image.settings';
 import { StandardWebhookSender } from './standard-webhook-sender.adapter';
@@ -17,6 +17,8 @@ import { WebhookSettings } from './webhook.settings';
 import { webhookPolicy } from './webhook-address-policy';
 import { WebhookUrlChecker } from './webhook-url-check.adapter';
 
+// Global: the jobs module (deliveries, both modes) and captioning (the URL check) both need it.
+@Global()
 @Module({
   providers: [
     provideSettings(WebhookSettings),

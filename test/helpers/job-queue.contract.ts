@@ -183,3 +183,45 @@ export function jobQueueContract(
     assert.ok((await queue.estimateSeconds()) >= 1);
   });
 }
+
+/** Cancel, in every adapter: owner only, a running job reads canceled, a finished one is refused. */
+export function jobQueueCancelContract(
+  adapter: string,
+  make: MakeQueue,
+  skip: () => string | undefined = () => undefined,
+): void {
+  test(
+    `${adapter}: cancel is the owner's; a running job reads canceled; a finished one is refused with its state`,
+    { timeout: 30_000 },
+    async (t) => {
+      const reason = skip();
+      if (reason !== undefined) return t.skip(reason);
+      const processor = new FakeProcessor();
+      const { queue, cleanup } = await make(processor);
+      try {
+        const data = jobData({ delayMs: 1500 }, processor);
+        const job = await queue.enqueue(data);
+        const id = await queue.claim(job, 'alice', data.cacheKey);
+        assert.equal(await queue.cancel(id, 'bob'), undefined);
+        assert.equal(await queue.cancel('00000000-0000-4000-8000-000000000000', 'alice'), undefined);
+        assert.deepEqual(await queue.cancel(id, 'alice'), { canceled: true });
+        const canceled = await queue.status(id, 'alice');
+        assert.equal(canceled?.status, 'canceled');
+        assert.ok(canceled?.createdAt !== undefined && canceled.completedAt !== undefined);
+        assert.deepEqual(await queue.cancel(id, 'alice'), { canceled: false, status: 'canceled' });
+
+        const done = jobData();
+        const finished = await queue.enqueue(done);
+        assert.equal((await queue.waitForResult(finished, 10_000)).status, 'success');
+        const doneId = await queue.claim(finished, 'alice', done.cacheKey);
+        assert.deepEqual(await queue.cancel(doneId, 'alice'), { canceled: false, status: 'success' });
+        const view = await queue.status(doneId, 'alice');
+        assert.equal(view?.status, 'success');
+        assert.ok(view?.startedAt !== undefined && view.completedAt !== undefined);
+        assert.ok(view.completedAt >= view.startedAt);
+      } finally {
+        await cleanup();
+      }
+    },
+  );
+}

@@ -15,7 +15,7 @@ import { RedisSettings } from '../../src/config/redis.settings';
 import type { BullMqJobQueue } from '../../src/jobs/bullmq-job-queue.adapter';
 import type { CaptionJobData } from '../../src/jobs/caption-job.types';
 import { JobSettings } from '../../src/jobs/job.settings';
-import { bullMqQueueProvider } from '../../src/jobs/jobs.module';
+import { apiProducer } from '../helpers/bull-rig';
 import type { ServiceProcess } from '../helpers/processes';
 import { bearer } from '../helpers/tokens';
 import { sleep, waitFor } from '../helpers/time';
@@ -35,6 +35,7 @@ let redis: TestRedis;
 let apiProc: ServiceProcess;
 let env: Record<string, string | undefined>;
 let producer: BullMqJobQueue;
+let closeProducer: (() => Promise<void>) | undefined;
 let q: Queue;
 let probe: Redis;
 
@@ -49,17 +50,16 @@ before(async () => {
     apis: [apiProc],
   } = await apisAndWorker(env));
   // The API's producer, wired by the API's provider from the same environment.
-  const provider = bullMqQueueProvider(false) as unknown as {
-    useFactory: (r: RedisSettings, j: JobSettings) => BullMqJobQueue;
-  };
-  producer = provider.useFactory(loadSettings(RedisSettings, env), loadSettings(JobSettings, env));
+  const api = await apiProducer(loadSettings(RedisSettings, env), loadSettings(JobSettings, env));
+  producer = api.queue;
+  closeProducer = () => api.close();
   q = inspector(redis.url);
   probe = redis.client();
   await waitFor('the producer', () => producer.ping().then(() => true), 10_000);
 });
 
 after(async () => {
-  await producer?.onModuleDestroy();
+  await closeProducer?.();
   await q?.close();
   probe?.disconnect();
   await stopAll(redis);

@@ -8,7 +8,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import { BullMqJobQueue } from '../../src/jobs/bullmq-job-queue.adapter';
+import { RedisSettings } from '../../src/config/redis.settings';
+import { JobSettings } from '../../src/jobs/job.settings';
+import { apiProducer } from '../helpers/bull-rig';
 import type { CaptionJobData } from '../../src/jobs/caption-job.types';
 import { metric, type ServiceProcess } from '../helpers/processes';
 import { bearer } from '../helpers/tokens';
@@ -101,15 +103,16 @@ test(
     const sub = `poison-${randomUUID()}`;
     const auth = await bearer(sub);
     // The API's own producer (same job options), so the poison enters the queue exactly as API jobs do.
-    const producer = new BullMqJobQueue({
-      url: redis.url,
-      queueName: 'captions',
-      attempts: ATTEMPTS,
-      retentionCount: 1000,
-      retentionSeconds: 3600,
-      batchSize: 16,
-      listen: false,
-    });
+    const api = await apiProducer(
+      Object.assign(new RedisSettings(), { REDIS_URL: redis.url, QUEUE_NAME: 'captions' }),
+      Object.assign(new JobSettings(), {
+        JOB_ATTEMPTS: ATTEMPTS,
+        JOB_RETENTION_COUNT: 1000,
+        JOB_RETENTION_SECONDS: 3600,
+        BATCH_MAX_SIZE: 16,
+      }),
+    );
+    const producer = api.queue;
     const pid = workerProc.child.pid;
     const failedBefore = await metric(workerProc, 'captioner_jobs_total', { outcome: 'failed' });
     try {
@@ -183,7 +186,7 @@ test(
         `poison job: failed after ${ATTEMPTS} attempts in ${(crashMs / 1000).toFixed(1)} s (exponential backoff from 1 s); input errors after 1 attempt; 6/6 good jobs of the same batches succeeded; worker pid unchanged`,
       );
     } finally {
-      await producer.onModuleDestroy();
+      await api.close();
     }
   },
 );

@@ -1,6 +1,17 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsIn,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+} from 'class-validator';
 import type { DecodingMode } from '../../model';
+import { WEBHOOK_EVENTS } from '../../webhooks/webhook-sender.port';
 import { DecodingOption, GenerationOption } from './generation-option.decorator';
 
 /** No control characters (C0, DEL, C1): a prompt is one line of text. */
@@ -42,6 +53,33 @@ export class CaptionOptionsDto {
   @IsOptional()
   @IsIn(['sync', 'async'])
   mode?: 'sync' | 'async';
+
+  @ApiPropertyOptional({
+    description:
+      'Where to POST the job document when the job starts or finishes (signed per Standard Webhooks). An http(s) URL under the same address policy as image_url. A request with a webhook is asynchronous (202; `Prefer: wait=N` may still wait).',
+    example: 'https://hooks.example.com/captions',
+    maxLength: 2048,
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2048)
+  @Matches(/^https?:\/\/[^\s]+$/i, { message: 'webhook_url must be an http(s) URL' })
+  webhook_url?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'Which events to deliver: a subset of `started`, `completed` (default `completed`). In multipart: comma-separated.',
+    type: [String],
+    enum: WEBHOOK_EVENTS,
+    example: ['started', 'completed'],
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(WEBHOOK_EVENTS.length)
+  @ArrayUnique()
+  @IsIn(WEBHOOK_EVENTS, { each: true, message: `webhook_events must be among ${WEBHOOK_EVENTS.join(', ')}` })
+  webhook_events?: string[];
 }
 
 /** application/json: exactly one of image_url and image_base64, plus the options. */

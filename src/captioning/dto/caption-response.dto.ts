@@ -40,16 +40,55 @@ export class JobErrorDto {
   @ApiProperty({ example: 'Captioning failed after 3 attempts.' }) message!: string;
 }
 
+export class JobMetricsDto {
+  @ApiPropertyOptional({ example: 0.412, description: 'Seconds from acceptance to the start of inference.' })
+  queue_seconds?: number;
+  @ApiPropertyOptional({ example: 1.87, description: 'Seconds the worker spent on the job (its batch).' })
+  inference_seconds?: number;
+}
+
+export class JobWebhookDto {
+  @ApiProperty({ enum: ['pending', 'delivered', 'failed'], example: 'delivered' }) status!:
+    'pending' | 'delivered' | 'failed';
+  @ApiProperty({ example: 1, description: 'Delivery attempts so far.' }) attempts!: number;
+  @ApiPropertyOptional({ example: 200, description: "The receiver's last HTTP status." })
+  last_status_code?: number;
+}
+
 export class JobStatusDto {
-  @ApiProperty({ enum: ['processing', 'success', 'failed'], example: 'success' }) status!:
-    'processing' | 'success' | 'failed';
+  @ApiProperty({
+    enum: ['processing', 'success', 'failed', 'canceled'],
+    example: 'success',
+    description:
+      '`processing` until the job finishes (then `success` or `failed`); `canceled` after POST .../cancel.',
+  })
+  status!: 'processing' | 'success' | 'failed' | 'canceled';
   @ApiProperty({ example: '2b1f9c3e-7a4d-4f0e-9c1b-5d8e2a6f3b71' }) job_id!: string;
   @ApiPropertyOptional({ type: [CaptionDto] }) captions?: CaptionDto[];
   @ApiPropertyOptional({ type: ModelRefDto }) model?: ModelRefDto;
   @ApiPropertyOptional({ example: false }) cached?: boolean;
   @ApiPropertyOptional({ type: ImageInfoDto }) image?: ImageInfoDto;
   @ApiPropertyOptional({ type: JobErrorDto }) error?: JobErrorDto;
-  @ApiPropertyOptional({ example: 2 }) estimated_time_seconds?: number;
+  @ApiPropertyOptional({
+    example: 2,
+    description:
+      'While processing: seconds until done, from the measured recent batch durations and the live workers.',
+  })
+  estimated_time_seconds?: number;
+  @ApiPropertyOptional({ example: '2026-12-05T12:00:00.000Z', description: 'Accepted at (RFC 3339, UTC).' })
+  created_at?: string;
+  @ApiPropertyOptional({ example: '2026-12-05T12:00:00.412Z', description: 'Inference started at.' })
+  started_at?: string;
+  @ApiPropertyOptional({
+    example: '2026-12-05T12:00:02.282Z',
+    description: 'Finished (or canceled) at.',
+  })
+  completed_at?: string;
+  @ApiPropertyOptional({ type: JobMetricsDto }) metrics?: JobMetricsDto;
+  @ApiPropertyOptional({ example: 3, description: 'While waiting: jobs ahead of this one in the queue.' })
+  queue_position?: number;
+  @ApiPropertyOptional({ type: JobWebhookDto, description: 'With webhook_url: the delivery state.' })
+  webhook?: JobWebhookDto;
 }
 
 export class ModelDescriptionDto {

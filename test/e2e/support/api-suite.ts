@@ -135,6 +135,78 @@ export function apiSuite(stack: () => Stack): void {
     assertProblem(await client().job(owner, 'not-a-job'), 404);
   });
 
+  t(
+    'lifecycle: Retry-After on 202, Prefer wait echoed, job times, cancel owner-only and 409 once finished',
+    async () => {
+      const owner = await bearer(subject());
+      const image = freshJpeg('Landscape_5.jpg');
+      const accepted = await client().json(
+        owner,
+        { image_base64: image.toString('base64') },
+        { prefer: 'respond-async, wait=0' },
+      );
+      assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+      assert.match(accepted.headers.get('retry-after') ?? '', /^([1-9]|10)$/);
+      assert.equal(accepted.headers.get('preference-applied'), 'respond-async, wait=0');
+      const jobId = String(accepted.body.job_id);
+      const done = await client().settle(owner, jobId);
+      assert.equal(done.body.status, 'success', JSON.stringify(done.body));
+      for (const k of ['created_at', 'started_at', 'completed_at'])
+        assert.match(String(done.body[k]), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, k);
+      const metrics = done.body.metrics as { queue_seconds: number; inference_seconds: number };
+      assert.ok(metrics.queue_seconds >= 0 && metrics.inference_seconds >= 0, JSON.stringify(metrics));
+      const cancel = (auth: Record<string, string>, id: string): Promise<Answer> =>
+        client().request('POST', `/api/v1/caption/${id}/cancel`, { headers: auth });
+      assertProblem(await cancel(await bearer(subject()), jobId), 404);
+      const refused = await cancel(owner, jobId);
+      assertProblem(refused, 409, /success/);
+      assert.equal(refused.body.job_status, 'success');
+      // A sync request with a short wait is answered (it is small), and the applied wait is echoed.
+      const waited = await client().upload(owner, freshJpeg('Landscape_5.jpg'), {}, [], {
+        prefer: 'wait=60',
+      });
+      assert.ok(waited.status === 200 || waited.status === 202, JSON.stringify(waited.body));
+      assert.match(waited.headers.get('preference-applied') ?? '', /^wait=\d+$/);
+      assertProblem(
+        await client().upload(owner, freshJpeg(), {}, [], { prefer: 'wait=soon' }),
+        400,
+        /Prefer: wait/,
+      );
+    },
+  );
+
+  t(
+    'OpenAPI documents the lifecycle: cancel, job statuses with examples, Prefer, Retry-After, webhooks',
+    async () => {
+      const a = await client().request('GET', '/docs-json');
+      assert.equal(a.status, 200);
+      const doc = a.body as {
+        paths: Record<string, Record<string, { responses: Record<string, Record<string, unknown>> }>>;
+        components: { schemas: Record<string, { properties: Record<string, { enum?: string[] }> }> };
+      };
+      const cancel = doc.paths['/api/v1/caption/{job_id}/cancel'].post;
+      for (const status of ['200', '404', '409']) assert.ok(cancel.responses[status], status);
+      const get = doc.paths['/api/v1/caption/{job_id}'].get.responses['200'];
+      const examples = (get.content as Record<string, { examples: Record<string, unknown> }>)[
+        'application/json'
+      ].examples;
+      for (const k of ['processing', 'success', 'failed', 'canceled']) assert.ok(examples[k], k);
+      assert.ok((get.headers as Record<string, unknown>)['Retry-After']);
+      const accepted = doc.paths['/api/v1/caption'].post.responses['202'];
+      assert.ok((accepted.headers as Record<string, unknown>)['Retry-After']);
+      assert.deepEqual(doc.components.schemas.JobStatusDto.properties.status.enum, [
+        'processing',
+        'success',
+        'failed',
+        'canceled',
+      ]);
+      for (const k of ['created_at', 'started_at', 'completed_at', 'metrics', 'queue_position', 'webhook'])
+        assert.ok(doc.components.schemas.JobStatusDto.properties[k], k);
+      assert.ok(doc.components.schemas.CaptionJsonRequestDto.properties.webhook_url);
+      assert.ok(doc.components.schemas.CaptionJsonRequestDto.properties.webhook_events);
+    },
+  );
+
   t('Prefer: respond-async selects async for JSON too', async () => {
     const owner = await bearer(subject());
     const a = await client().json(

@@ -40,6 +40,7 @@ export class ApiClient {
     file: Buffer | string,
     fields: Record<string, string> = {},
     extra: Part[] = [],
+    headers: Record<string, string> = {},
   ): Promise<Answer> {
     const data = typeof file === 'string' ? readFileSync(file) : file;
     const form = multipart([
@@ -48,7 +49,7 @@ export class ApiClient {
       ...extra,
     ]);
     return this.request('POST', '/api/v1/caption', {
-      headers: { ...auth, 'content-type': form.contentType },
+      headers: { ...auth, 'content-type': form.contentType, ...headers },
       body: form.body,
     });
   }

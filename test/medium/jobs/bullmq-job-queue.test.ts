@@ -2,10 +2,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Queue } from 'bullmq';
-import { BullMqJobQueue } from '../../../src/jobs/bullmq-job-queue.adapter';
-import { CaptionWorker } from '../../../src/jobs/caption.worker';
-import { FakeProcessor, jobData, jobQueueContract } from '../../helpers/job-queue.contract';
+import { bullRig, type BullRig } from '../../helpers/bull-rig';
+import { webhookContract } from '../../helpers/webhook.contract';
+import {
+  FakeProcessor,
+  jobData,
+  jobQueueCancelContract,
+  jobQueueContract,
+} from '../../helpers/job-queue.contract';
 import { PrivateRedis, sharedRedisOrSkip, sharedRedisUrl } from '../../helpers/redis';
 import { sleep, timed, waitFor } from '../../helpers/time';
 
@@ -14,53 +18,10 @@ before(async () => {
   skip = await sharedRedisOrSkip();
 });
 
-async function obliterate(url: string, queueName: string): Promise<void> {
-  const q = new Queue(queueName, { connection: { url } });
-  try {
-    await q.obliterate({ force: true });
-  } finally {
-    await q.close();
-  }
-}
-
-interface Rig {
-  queue: BullMqJobQueue;
-  worker: CaptionWorker;
-  queueName: string;
-  close(): Promise<void>;
-}
-
-async function rig(processor: FakeProcessor, url = sharedRedisUrl, startWorker = true): Promise<Rig> {
-  const queueName = `test-${randomUUID()}`;
-  const queue = new BullMqJobQueue({
-    url,
-    queueName,
-    attempts: 3,
-    retentionCount: 100,
-    retentionSeconds: 300,
-    batchSize: 4,
-    backoffMs: 100,
-  });
-  queue.onModuleInit();
-  const worker = new CaptionWorker(processor, {
-    url,
-    queueName,
-    concurrency: 4,
-    lockDurationMs: 5000,
-    stalledIntervalMs: 2000,
-  });
-  if (startWorker) await worker.start();
-  await waitFor('the queue to be reachable', () => queue.ping().then(() => true), 5000);
-  return {
-    queue,
-    worker,
-    queueName,
-    close: async () => {
-      await worker.close();
-      await queue.onModuleDestroy();
-      await obliterate(url, queueName).catch(() => undefined);
-    },
-  };
+async function rig(processor: FakeProcessor, url = sharedRedisUrl): Promise<BullRig> {
+  const r = await bullRig(processor, { url });
+  await waitFor('the queue to be reachable', () => r.queue.ping().then(() => true), 5000);
+  return r;
 }
 
 jobQueueContract(
@@ -72,6 +33,64 @@ jobQueueContract(
   () => skip,
 );
 
+jobQueueCancelContract(
+  'BullMqJobQueue',
+  async (processor) => {
+    const r = await rig(processor);
+    return { queue: r.queue, cleanup: r.close };
+  },
+  () => skip,
+);
+
+webhookContract(
+  'BullMqJobQueue',
+  async (processor, sender) => {
+    const r = await bullRig(processor, {
+      url: sharedRedisUrl,
+      sender,
+      jobs: { WEBHOOK_MAX_ATTEMPTS: 4, WEBHOOK_BACKOFF_MS: 100 },
+    });
+    await waitFor('the queue to be reachable', () => r.queue.ping().then(() => true), 5000);
+    return { queue: r.queue, cleanup: r.close };
+  },
+  () => skip,
+);
+
+test('BullMQ: waiting jobs show their queue position; a canceled waiting job leaves the queue unless joined', async (t) => {
+  if (skip !== undefined) return t.skip(skip);
+  const processor = new FakeProcessor();
+  const r = await bullRig(processor, { url: sharedRedisUrl, startWorker: false });
+  try {
+    await waitFor('the queue', () => r.queue.ping().then(() => true), 5000);
+    const data = [jobData(), jobData(), jobData()];
+    const jobs = [];
+    for (const d of data) jobs.push(await r.queue.enqueue(d));
+    const ids = await Promise.all(jobs.map((j, i) => r.queue.claim(j, 'alice', data[i].cacheKey)));
+    const positions = await Promise.all(
+      ids.map(async (id) => (await r.queue.status(id, 'alice'))?.queuePosition),
+    );
+    assert.deepEqual(positions, [0, 1, 2]);
+    // The second job is also held by bob: alice's cancel leaves it queued for him.
+    const bobs = await r.queue.claim(jobs[1], 'bob', data[1].cacheKey);
+    assert.deepEqual(await r.queue.cancel(ids[0], 'alice'), { canceled: true });
+    assert.deepEqual(await r.queue.cancel(ids[1], 'alice'), { canceled: true });
+    const q = r.inspect();
+    assert.equal(await q.getJob(jobs[0].internalId), undefined);
+    assert.ok(await q.getJob(jobs[1].internalId));
+    assert.equal((await r.queue.status(ids[2], 'alice'))?.queuePosition, 1);
+    await r.consumers.start();
+    const bobView = await waitFor("bob's job to finish", async () => {
+      const v = await r.queue.status(bobs, 'bob');
+      return v?.status === 'success' ? v : undefined;
+    });
+    assert.equal(bobView.status, 'success');
+    assert.equal((await r.queue.status(ids[1], 'alice'))?.status, 'canceled');
+    assert.equal(processor.callsFor(data[0].sha256), 0);
+  } finally {
+    await r.close();
+  }
+});
+
 test('BullMQ: a completed job keeps its result but drops the image from the retained payload', async (t) => {
   if (skip !== undefined) return t.skip(skip);
   const processor = new FakeProcessor();
@@ -80,17 +99,13 @@ test('BullMQ: a completed job keeps its result but drops the image from the reta
     const data = { ...jobData(), rgb: Buffer.alloc(1000, 7).toString('base64') };
     const job = await r.queue.enqueue(data);
     assert.equal((await r.queue.waitForResult(job, 5000)).status, 'success');
-    const q = new Queue(r.queueName, { connection: { url: sharedRedisUrl } });
-    try {
-      const stored = await waitFor('the image to be dropped', async () => {
-        const j = await q.getJob(job.internalId);
-        return j?.data.rgb === '' ? j : undefined;
-      });
-      assert.equal(stored.data.sha256, data.sha256);
-      assert.ok(stored.opts.removeOnComplete);
-    } finally {
-      await q.close();
-    }
+    const q = r.inspect();
+    const stored = await waitFor('the image to be dropped', async () => {
+      const j = await q.getJob(job.internalId);
+      return j?.data.rgb === '' ? j : undefined;
+    });
+    assert.equal(stored.data.sha256, data.sha256);
+    assert.ok(stored.opts.removeOnComplete);
   } finally {
     await r.close();
   }

@@ -9,18 +9,17 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Queue } from 'bullmq';
 import { captionCacheKey, normalizeOptions } from '../../../src/cache/cache-key';
 import { ImagePreparer, sha256Hex } from '../../../src/image/image-preparer';
-import { BullMqJobQueue } from '../../../src/jobs/bullmq-job-queue.adapter';
+import type { BullMqJobQueue } from '../../../src/jobs/bullmq-job-queue.adapter';
 import { CaptionJobProcessor } from '../../../src/jobs/caption-job.processor';
 import type { CaptionJobData } from '../../../src/jobs/caption-job.types';
-import { CaptionWorker } from '../../../src/jobs/caption.worker';
 import { CaptionBatcher } from '../../../src/model/caption-batcher';
 import type { DecodeOptions } from '../../../src/model/caption-model.port';
 import { ModelSettings } from '../../../src/model/model.settings';
 import { ModelBundleService } from '../../../src/model/bundle/model-bundle.service';
 import { OnnxBlipModel } from '../../../src/model/onnx-blip.model';
+import { bullRig, type BullRig } from '../../helpers/bull-rig';
 import { imagesDir, tinyModelPath } from '../../helpers/paths';
 import { redisCaptionCache, type RedisCaptionCache } from '../../helpers/caption-caches';
 import { sharedRedisOrSkip, sharedRedisUrl } from '../../helpers/redis';
@@ -30,10 +29,9 @@ let skip: string | undefined;
 let model: OnnxBlipModel;
 let cache: RedisCaptionCache;
 let queue: BullMqJobQueue;
-let worker: CaptionWorker;
+let rig: BullRig;
 let processor: CaptionJobProcessor;
 const batches: number[] = [];
-const queueName = `test-model-${randomUUID()}`;
 const preparer = new ImagePreparer({ maxBytes: 20 << 20, maxPixels: 50_000_000, maxFrames: 64 });
 
 before(async () => {
@@ -46,33 +44,17 @@ before(async () => {
   batcher.observe((size) => batches.push(size));
   cache = redisCaptionCache(sharedRedisUrl, { prefix: `captioner:test:${randomUUID()}:` });
   processor = new CaptionJobProcessor(model, batcher, cache.cache, 60);
-  queue = new BullMqJobQueue({
+  rig = await bullRig(processor, {
     url: sharedRedisUrl,
-    queueName,
-    attempts: 2,
-    retentionCount: 100,
-    retentionSeconds: 300,
-    batchSize: 4,
+    jobs: { JOB_ATTEMPTS: 2, JOB_LOCK_DURATION_MS: 30_000, JOB_STALLED_INTERVAL_MS: 15_000 },
   });
-  queue.onModuleInit();
-  worker = new CaptionWorker(processor, {
-    url: sharedRedisUrl,
-    queueName,
-    concurrency: 4,
-    lockDurationMs: 30_000,
-    stalledIntervalMs: 15_000,
-  });
-  await worker.start();
+  queue = rig.queue;
   await waitFor('the queue', () => queue.ping().then(() => true), 5000);
 });
 
 after(async () => {
   if (skip !== undefined) return;
-  await worker.close();
-  await queue.onModuleDestroy();
-  const q = new Queue(queueName, { connection: { url: sharedRedisUrl } });
-  await q.obliterate({ force: true }).catch(() => undefined);
-  await q.close();
+  await rig.close();
   await cache.close();
   await model.onModuleDestroy();
 });

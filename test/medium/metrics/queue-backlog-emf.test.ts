@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { loadSettings } from '../../../src/config/load-settings';
-import { BullMqJobQueue } from '../../../src/jobs/bullmq-job-queue.adapter';
+import { RedisSettings } from '../../../src/config/redis.settings';
+import type { BullMqJobQueue } from '../../../src/jobs/bullmq-job-queue.adapter';
+import { JobSettings } from '../../../src/jobs/job.settings';
+import { apiProducer } from '../../helpers/bull-rig';
 import { CloudWatchEmfSettings } from '../../../src/metrics/cloudwatch-emf.settings';
 import { QueueBacklogEmfService, type EmfRecord } from '../../../src/metrics/queue-backlog-emf.service';
 import { jobData } from '../../helpers/job-queue.contract';
@@ -17,6 +20,7 @@ import { waitFor } from '../../helpers/time';
 let skip: string | undefined;
 const queueName = `emf-${randomUUID()}`;
 let queue: BullMqJobQueue | undefined;
+let closeProducer: (() => Promise<void>) | undefined;
 let worker: Worker | undefined;
 
 before(async () => {
@@ -25,7 +29,7 @@ before(async () => {
 
 after(async () => {
   await worker?.close(true);
-  await queue?.onModuleDestroy();
+  await closeProducer?.();
   const q = new Queue(queueName, { connection: { url: sharedRedisUrl } });
   await q.obliterate({ force: true }).catch(() => undefined);
   await q.close();
@@ -33,16 +37,13 @@ after(async () => {
 
 test('QueueBacklog = waiting + active, read from the real queue', { timeout: 60_000 }, async (t) => {
   if (skip !== undefined) return t.skip(skip);
-  queue = new BullMqJobQueue({
-    url: sharedRedisUrl,
-    queueName,
-    attempts: 1,
-    retentionCount: 10,
-    retentionSeconds: 60,
-    batchSize: 8,
-    listen: false,
-  });
-  queue.onModuleInit();
+  // The API's producer as JobsModule.forApi builds it, on a queue of this test's own.
+  const producer = await apiProducer(
+    Object.assign(new RedisSettings(), { REDIS_URL: sharedRedisUrl, QUEUE_NAME: queueName }),
+    Object.assign(new JobSettings(), { JOB_ATTEMPTS: 1, JOB_RETENTION_COUNT: 10, JOB_RETENTION_SECONDS: 60 }),
+  );
+  queue = producer.queue;
+  closeProducer = producer.close;
   const q = queue;
   await waitFor('the queue to be reachable', () => q.ping().then(() => true), 10_000);
   for (let i = 0; i < 5; i++) await queue.enqueue(jobData());

@@ -4,7 +4,11 @@ import assert from 'node:assert/strict';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fastifyMultipart from '@fastify/multipart';
 import { AppError } from '../../../src/common/app-error';
-import { CaptionRequestParser, prefersAsync } from '../../../src/captioning/caption-request.parser';
+import {
+  CaptionRequestParser,
+  parsePrefer,
+  prefersAsync,
+} from '../../../src/captioning/caption-request.parser';
 import { ImageIntake } from '../../../src/image/image-intake.service';
 import { ImageSettings } from '../../../src/image/image.settings';
 import { multipart } from '../../helpers/multipart';
@@ -14,15 +18,29 @@ const MAX = 4096;
 
 before(async () => {
   const settings = Object.assign(new ImageSettings(), { MAX_UPLOAD_BYTES: MAX });
-  const parser = new CaptionRequestParser(new ImageIntake(settings));
+  const parser = new CaptionRequestParser(new ImageIntake(settings), {
+    // The webhooks module's check, faked: private addresses are refused.
+    check: (url: string) =>
+      /\/\/(10\.|127\.)/.test(url)
+        ? Promise.reject(
+            new AppError({
+              code: 'webhook_url.refused',
+              status: 400,
+              title: 'refused',
+              detail: 'private address',
+            }),
+          )
+        : Promise.resolve(),
+  });
+  const bare = new CaptionRequestParser(new ImageIntake(settings));
   app = Fastify();
   await app.register(fastifyMultipart);
   app.post('/parse', async (req, reply) => {
     try {
-      const c = await parser.parse(req);
+      const c = await (req.headers['x-no-webhooks'] === undefined ? parser : bare).parse(req);
       const image =
         c.image.kind === 'bytes' ? { kind: 'bytes', length: c.image.bytes.length } : { kind: c.image.kind };
-      return { image, options: c.options, async: c.async };
+      return { image, options: c.options, async: c.async, ...(c.webhook ? { webhook: c.webhook } : {}) };
     } catch (err) {
       if (err instanceof AppError)
         return reply.status(err.problem.status).send({ code: err.problem.code, detail: err.problem.detail });
@@ -207,4 +225,56 @@ test('HTTP options: Cache-Control no-cache and a valid Idempotency-Key pass; a m
     assert.equal(res.status, 400, bad);
     assert.equal(res.body.code, 'idempotency.invalid_key');
   }
+});
+
+test('Prefer: wait=N is read (RFC 7240: first wait counts, quoted or not); a malformed wait is a 400', () => {
+  assert.deepEqual(parsePrefer('respond-async, wait=5'), { respondAsync: true, waitSeconds: 5 });
+  assert.deepEqual(parsePrefer(['wait="0"', 'wait=9']), { respondAsync: false, waitSeconds: 0 });
+  assert.deepEqual(parsePrefer('handling=lenient'), { respondAsync: false });
+  for (const bad of ['wait=-1', 'wait=soon', 'wait=1.5', 'wait', 'wait=10000000000']) {
+    assert.throws(
+      () => parsePrefer(bad),
+      (e: unknown) =>
+        e instanceof AppError && e.problem.status === 400 && /Prefer: wait/.test(e.problem.detail),
+      bad,
+    );
+  }
+});
+
+test('webhook_url and webhook_events, JSON and multipart: checked, default completed, async', async () => {
+  const json = await post({
+    image_url: 'https://example.com/a.jpg',
+    webhook_url: 'https://hooks.example.com/c',
+  });
+  assert.equal(json.status, 200, JSON.stringify(json.body));
+  assert.deepEqual(json.body.webhook, { url: 'https://hooks.example.com/c', events: ['completed'] });
+  assert.equal(json.body.async, true);
+  const form = multipart([
+    { name: 'image', filename: 'x.jpg', data: file },
+    { name: 'webhook_url', value: 'http://hooks.example.com/c' },
+    { name: 'webhook_events', value: 'started, completed' },
+  ]);
+  const mp = await post(form.body, form.contentType);
+  assert.equal(mp.status, 200, JSON.stringify(mp.body));
+  assert.deepEqual(mp.body.webhook, { url: 'http://hooks.example.com/c', events: ['started', 'completed'] });
+  const bad: [object, RegExp][] = [
+    [{ webhook_url: 'ftp://hooks.example.com/c' }, /http\(s\) URL/],
+    [{ webhook_url: `https://h.example.com/${'a'.repeat(2100)}` }, /2048/],
+    [{ webhook_url: 'https://h.example.com/', webhook_events: ['finished'] }, /among started, completed/],
+    [{ webhook_url: 'https://h.example.com/', webhook_events: ['completed', 'completed'] }, /unique/],
+    [{ webhook_events: ['completed'] }, /needs a webhook_url/],
+    [{ webhook_url: 'https://10.0.0.7/hook' }, /private address/],
+  ];
+  for (const [extra, detail] of bad) {
+    const a = await post({ image_url: 'https://example.com/a.jpg', ...extra });
+    assert.equal(a.status, 400, JSON.stringify(extra));
+    assert.match(String(a.body.detail), detail);
+  }
+  const off = await post(
+    { image_url: 'https://example.com/a.jpg', webhook_url: 'https://hooks.example.com/c' },
+    undefined,
+    { 'x-no-webhooks': '1' },
+  );
+  assert.equal(off.status, 400);
+  assert.match(String(off.body.detail), /does not deliver webhooks/);
 });

@@ -13,7 +13,9 @@ import type { CaptionCommand } from '../../../src/captioning/caption-request.par
 import { ImageIntake } from '../../../src/image/image-intake.service';
 import { ImageSettings } from '../../../src/image/image.settings';
 import { CaptionJobProcessor } from '../../../src/jobs/caption-job.processor';
+import { BatchTimings } from '../../../src/jobs/batch-timings';
 import { InProcessJobQueue } from '../../../src/jobs/in-process-job-queue.adapter';
+import { LocalModel } from '../../../src/jobs/local-model.adapter';
 import { JobSettings } from '../../../src/jobs/job.settings';
 import { CaptionBatcher } from '../../../src/model/caption-batcher';
 import { memoryCaptionCache } from '../../helpers/caption-caches';
@@ -29,7 +31,7 @@ function build(syncTimeoutMs = 5000, cacheScope: CacheSettings['CACHE_SCOPE'] = 
   const { cache } = memoryCaptionCache(100);
   const batcher = new CaptionBatcher(model, 8, 10);
   const processor = new CaptionJobProcessor(model, batcher, cache, 60);
-  const queue = new InProcessJobQueue(processor, () => (model.isReady() ? model.info() : undefined), {
+  const queue = new InProcessJobQueue(processor, new BatchTimings(), {
     attempts: 2,
     retentionCount: 100,
     retentionSeconds: 60,
@@ -39,7 +41,15 @@ function build(syncTimeoutMs = 5000, cacheScope: CacheSettings['CACHE_SCOPE'] = 
   const intake = new ImageIntake(new ImageSettings());
   const cacheSettings = Object.assign(new CacheSettings(), { CACHE_SCOPE: cacheScope });
   const idempotency = new IdempotencyService(new MemoryIdempotencyStore(), new IdempotencySettings());
-  const service = new CaptionService(intake, cache, queue, settings, cacheSettings, idempotency);
+  const service = new CaptionService(
+    intake,
+    cache,
+    queue,
+    settings,
+    cacheSettings,
+    idempotency,
+    new LocalModel(model),
+  );
   const caption = (c: CaptionCommand, subject: string) => service.caption(c, subject).then((a) => a.body);
   return { model, cache, service, caption };
 }
