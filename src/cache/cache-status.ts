@@ -4,12 +4,11 @@
  * - `captioner; hit`: answered from the cache.
  * - `captioner; fwd=miss; stored`: not in the cache, computed now and written to it.
  * - `captioner; fwd=miss`: not in the cache, computing (202) or the computation failed (problem).
- * - `captioner; fwd=request[; stored]`: the request's `Cache-Control: no-cache` skipped the look-up;
- *   recomputed (and the cache entry overwritten) or still computing.
- * - `captioner; fwd=bypass[; stored]`: the cache could not be consulted (no worker had announced its
- *   model version, so no key could be formed).
+ * - `captioner; fwd=bypass[; stored]`: the cache was not consulted: the request's `Cache-Control:
+ *   no-cache` (recomputed, and the entry overwritten, or still computing), or no key could be formed (no
+ *   worker had announced its model version yet).
  */
-export type CacheForward = 'miss' | 'request' | 'bypass';
+export type CacheForward = 'miss' | 'bypass';
 
 export const CACHE_STATUS_HEADER = 'cache-status';
 

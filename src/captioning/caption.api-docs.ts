@@ -24,8 +24,8 @@ const unavailable = ApiProblemResponse(503, 'The job queue (Redis) is not reacha
 const CACHE_STATUS = {
   description:
     'RFC 9211: how the cache took part. `captioner; hit`, `captioner; fwd=miss; stored` (computed and cached), ' +
-    '`captioner; fwd=miss` (202: still computing), `captioner; fwd=request; stored` (the request sent ' +
-    '`Cache-Control: no-cache`), `captioner; fwd=bypass` (no model version known yet).',
+    '`captioner; fwd=miss` (202: still computing), `captioner; fwd=bypass; stored` (the request sent ' +
+    '`Cache-Control: no-cache`: recomputed and overwritten), `captioner; fwd=bypass` (no model version known yet).',
   schema: { type: 'string', example: 'captioner; fwd=miss; stored' },
 };
 

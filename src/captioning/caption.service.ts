@@ -110,13 +110,13 @@ export class CaptionService {
     const scope = this.cacheSettings.CACHE_SCOPE === 'subject' ? subjectScope(subject) : undefined;
     const key = captionCacheKey(sha256, model?.version ?? UNKNOWN_VERSION, options, scope);
     const forward: CacheForward =
-      model === undefined ? 'bypass' : command.http.noCache === true ? 'request' : 'miss';
+      model === undefined || command.http.noCache === true ? 'bypass' : 'miss';
     if (forward === 'miss') {
       const hit = await this.cache.get(key);
       if (hit !== undefined) return ok(success(hit, true), cacheStatus('hit'));
     }
     if (!this.queue.available()) throw queueUnavailable();
-    const fresh = forward === 'request' ? randomUUID() : undefined;
+    const fresh = command.http.noCache === true ? randomUUID() : undefined;
     const enqueue = async (): Promise<EnqueuedJob> => {
       const image = await this.intake.prepare(bytes, model?.imageSize ?? MODEL_IMAGE_SIZE);
       const data: CaptionJobData = {
