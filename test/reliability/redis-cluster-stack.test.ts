@@ -8,6 +8,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { loadSettings } from '../../src/config/load-settings';
+import { createQueueRedis } from '../../src/config/redis-connection';
+import { bullPrefix, RedisSettings } from '../../src/config/redis.settings';
 import type { Answer } from '../e2e/support/http';
 import type { ServiceProcess } from '../helpers/processes';
 import { RedisCluster } from '../helpers/redis-cluster';
