@@ -68,9 +68,23 @@ test(
     assert.equal(done.status, 200);
     assert.equal(done.body.status, 'success', JSON.stringify(done.body).slice(0, 300));
 
-    // The queue's keys carry the hash tag: BullMQ's keys of the queue are on the master of its slot.
-    const owner = await cluster.masterOf(`{${QUEUE_NAME}}`);
-    assert.ok(cluster.ports.includes(owner));
+    // The queue's keys carry the hash tag (BullMQ's and the owner records alike), none the plain prefix.
+    const settings = loadSettings(RedisSettings, {
+      REDIS_URL: cluster.url,
+      REDIS_CLUSTER: 'true',
+      QUEUE_NAME,
+    });
+    const probe = createQueueRedis(settings, { maxRetriesPerRequest: 3 });
+    try {
+      const tag = `{${QUEUE_NAME}}`;
+      assert.equal(bullPrefix(settings), tag);
+      assert.ok((await probe.xlen(`${tag}:${QUEUE_NAME}:events`)) > 0, 'BullMQ events under the hash tag');
+      assert.equal(await probe.exists(`bull:${QUEUE_NAME}:meta`), 0);
+      const owner = await probe.get(`captioner:${tag}:job:${String(accepted.body.job_id)}`);
+      assert.ok(owner !== null, 'the owner record is hash-tagged');
+    } finally {
+      probe.disconnect();
+    }
   },
 );
 
