@@ -141,5 +141,6 @@ test(
     );
     figure(`cluster failover: ${ids.length} accepted jobs, all succeeded; killed master on port ${killed}`);
     assert.doesNotMatch(allLogs(), /CROSSSLOT/, 'no command spans two slots');
+    assert.doesNotMatch(allLogs(), /cache Redis connect failed/, 'the cluster cache store connects');
   },
 );
