@@ -15,10 +15,9 @@ import { RedisCacheStore } from './redis-cache.store';
       provide: CACHE_STORE,
       inject: [RedisSettings, CacheSettings],
       useFactory: (redis: RedisSettings, cache: CacheSettings): CacheStore => {
-        const url = redis.cacheUrl;
-        return url === undefined
+        return redis.cacheUrl === undefined
           ? new MemoryCacheStore(cache.CACHE_MEMORY_MAX_ENTRIES)
-          : new RedisCacheStore(url);
+          : new RedisCacheStore(redis);
       },
     },
   ],

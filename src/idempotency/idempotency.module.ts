@@ -21,7 +21,7 @@ import { RedisIdempotencyStore } from './redis-idempotency-store.adapter';
       useFactory: (redis: RedisSettings): IdempotencyStore =>
         redis.REDIS_URL === undefined
           ? new MemoryIdempotencyStore()
-          : new RedisIdempotencyStore(redis.REDIS_URL),
+          : new RedisIdempotencyStore(redis.REDIS_URL, redis.REDIS_CLUSTER),
     },
     IdempotencyService,
   ],

@@ -4,7 +4,7 @@
  * once cannot both take it. Fails fast while Redis is down (no offline queue); the caller answers 503.
  */
 import type { OnModuleDestroy } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { createRedisConnection, type RedisConnection } from '../config/redis-connection';
 import { failFastRedisOptions } from '../jobs/redis-options';
 import type { IdempotencyRecord, IdempotencyStore } from './idempotency-store.port';
 
@@ -28,10 +28,11 @@ type BeginCommand = (key: string, pending: string, leaseSeconds: number) => Prom
 type ReleaseCommand = (key: string, pending: string) => Promise<number>;
 
 export class RedisIdempotencyStore implements IdempotencyStore, OnModuleDestroy {
-  private readonly redis: Redis;
+  private readonly redis: RedisConnection;
 
-  constructor(url: string) {
-    this.redis = new Redis(url, { ...failFastRedisOptions(), lazyConnect: false });
+  /** `cluster`: `url` lists seed nodes of a Redis Cluster (each script touches one key: any slot works). */
+  constructor(url: string, cluster = false) {
+    this.redis = createRedisConnection(url, cluster, { ...failFastRedisOptions(), lazyConnect: false });
     this.redis.on('error', () => undefined); // surfaced as rejected commands, answered 503 by the caller
     this.redis.defineCommand('idempotencyBegin', { numberOfKeys: 1, lua: BEGIN_SCRIPT });
     this.redis.defineCommand('idempotencyRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });

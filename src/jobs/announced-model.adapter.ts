@@ -1,6 +1,7 @@
 /** Queue mode's ServedModel: the record workers announce in Redis (ModelAnnouncer), cached briefly. */
 import type { OnModuleDestroy } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { createQueueRedis, type RedisConnection } from '../config/redis-connection';
+import type { RedisSettings } from '../config/redis.settings';
 import type { ModelInfo } from '../model/caption-model.port';
 import { failFastRedisOptions, modelInfoKey } from './redis-options';
 import type { ServedModel } from './served-model.port';
@@ -8,14 +9,13 @@ import type { ServedModel } from './served-model.port';
 const TTL_MS = 5000;
 
 export class AnnouncedModel implements ServedModel, OnModuleDestroy {
-  private readonly redis: Redis;
+  private readonly redis: RedisConnection;
+  private readonly queueName: string;
   private cached?: { at: number; info: ModelInfo | undefined };
 
-  constructor(
-    url: string,
-    private readonly queueName: string,
-  ) {
-    this.redis = new Redis(url, failFastRedisOptions());
+  constructor(settings: RedisSettings) {
+    this.queueName = settings.QUEUE_NAME;
+    this.redis = createQueueRedis(settings, failFastRedisOptions());
     this.redis.on('error', () => undefined); // outages are reported by the queue's connections
   }
 

@@ -11,7 +11,8 @@ import { Inject, Injectable, Logger, Optional, type OnModuleDestroy } from '@nes
 import { InjectQueue } from '@nestjs/bullmq';
 import { randomUUID } from 'node:crypto';
 import { Job, Queue, type JobsOptions } from 'bullmq';
-import { Redis } from 'ioredis';
+import { createQueueRedis, type RedisConnection } from '../config/redis-connection';
+import type { RedisSettings } from '../config/redis.settings';
 import { estimateSeconds } from './batch-timings';
 import {
   internalJobId,
@@ -32,13 +33,14 @@ import {
   type WebhookStatus,
   type WebhookSubscription,
 } from './webhook-job.types';
-import { failFastRedisOptions, OP_TIMEOUT_MS, workerStatsKey } from './redis-options';
+import { failFastRedisOptions, jobKeyBase, OP_TIMEOUT_MS, workerStatsKey } from './redis-options';
 import { readFleet } from './worker-stats';
 
 export const BULLMQ_QUEUE_OPTIONS = Symbol('BULLMQ_QUEUE_OPTIONS');
 
 export interface BullMqQueueOptions {
-  url: string;
+  /** The queue Redis (standalone or cluster) and QUEUE_NAME. */
+  redis: RedisSettings;
   queueName: string;
   attempts: number;
   retentionCount: number;
@@ -82,7 +84,9 @@ export function jobOptions(
 @Injectable()
 export class BullMqJobQueue implements JobQueue, OnModuleDestroy {
   private readonly logger = new Logger(BullMqJobQueue.name);
-  private readonly redis: Redis;
+  private readonly redis: RedisConnection;
+  /** Base of the owner / claims / webhook keys (hash-tagged on a cluster: claim's MULTI is one slot). */
+  private readonly keyBase: string;
   private readonly waiters = new Map<string, Set<(state: JobState) => void>>();
   private readonly unsubscribe?: () => void;
   private fleet?: { at: number; workers: number; batchSeconds: number | undefined };
@@ -95,7 +99,8 @@ export class BullMqJobQueue implements JobQueue, OnModuleDestroy {
     @Inject(BULLMQ_QUEUE_OPTIONS) private readonly options: BullMqQueueOptions,
     @Optional() @InjectQueue(WEBHOOK_QUEUE) private readonly webhooks?: Queue<WebhookJobData>,
   ) {
-    this.redis = new Redis(options.url, failFastRedisOptions());
+    this.redis = createQueueRedis(options.redis, failFastRedisOptions());
+    this.keyBase = jobKeyBase(options.queueName, options.redis.REDIS_CLUSTER);
     this.redis.on('error', (err: Error) => this.logError('producer connection', err));
     this.queue.on('error', (err: Error) => this.logError('queue', err));
     this.unsubscribe = events?.subscribe((event) => this.onEvent(event));
@@ -434,15 +439,15 @@ export class BullMqJobQueue implements JobQueue, OnModuleDestroy {
   }
 
   private ownerKey(jobId: string): string {
-    return `captioner:${this.options.queueName}:job:${jobId}`;
+    return `${this.keyBase}:job:${jobId}`;
   }
 
   private webhookKey(jobId: string): string {
-    return `captioner:${this.options.queueName}:webhook:${jobId}`;
+    return `${this.keyBase}:webhook:${jobId}`;
   }
 
   private claimsKey(internalId: string): string {
-    return `captioner:${this.options.queueName}:claims:${internalId}`;
+    return `${this.keyBase}:claims:${internalId}`;
   }
 
   private logError(what: string, err: unknown): void {

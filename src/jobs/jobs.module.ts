@@ -8,7 +8,13 @@
  * entry point after warm-up (QueueConsumers). Both read their settings when the module is defined: the
  * queue's name is part of the @Processor / @QueueEventsListener metadata.
  */
-import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import {
+  Injectable,
+  Module,
+  type DynamicModule,
+  type OnApplicationShutdown,
+  type Provider,
+} from '@nestjs/common';
 import { BullModule } from '@nestjs/bullmq';
 import { CacheModule } from '../cache/cache.module';
 import { CacheSettings } from '../cache/cache.settings';
@@ -35,6 +41,7 @@ import { LocalModel } from './local-model.adapter';
 import { ModelAnnouncer } from './model-announcer';
 import { QueueConsumers } from './queue-consumers';
 import {
+  BullMqConnections,
   bullRootOptions,
   CAPTION_QUEUE,
   producerQueueOptions,
@@ -80,7 +87,10 @@ export function webhookHandler(
   });
 }
 
-/** The validated settings this module was defined with, for BullModule's async factories too. */
+/**
+ * The validated settings this module was defined with, for BullModule's async factories too, and the
+ * cluster clients those factories create (closed by JobsModule, see BullMqConnectionsCloser).
+ */
 @Module({})
 class JobSettingsModule {
   static with(redis: RedisSettings, jobs: JobSettings): DynamicModule {
@@ -89,9 +99,23 @@ class JobSettingsModule {
       providers: [
         { provide: RedisSettings, useValue: redis },
         { provide: JobSettings, useValue: jobs },
+        { provide: BullMqConnections, useValue: new BullMqConnections(redis) },
       ],
-      exports: [RedisSettings, JobSettings],
+      exports: [RedisSettings, JobSettings, BullMqConnections],
     };
+  }
+}
+
+/**
+ * Closes the cluster clients given to BullMQ. Nest runs shutdown hooks from the deepest module up, so
+ * here (JobsModule, above the BullMQ modules) they close after the queues and workers that share them.
+ */
+@Injectable()
+class BullMqConnectionsCloser implements OnApplicationShutdown {
+  constructor(private readonly connections: BullMqConnections) {}
+
+  onApplicationShutdown(): Promise<void> {
+    return this.connections.closeAll();
   }
 }
 
@@ -118,7 +142,7 @@ const captionJobProcessorProvider: Provider = {
 
 function queueOptions(redis: RedisSettings, jobs: JobSettings): BullMqQueueOptions {
   return {
-    url: bullUrl(redis),
+    redis,
     queueName: redis.QUEUE_NAME,
     attempts: jobs.JOB_ATTEMPTS,
     retentionCount: jobs.JOB_RETENTION_COUNT,
@@ -129,30 +153,30 @@ function queueOptions(redis: RedisSettings, jobs: JobSettings): BullMqQueueOptio
   };
 }
 
-function bullUrl(redis: RedisSettings): string {
-  if (redis.REDIS_URL === undefined) throw new Error('queue mode needs REDIS_URL');
-  return redis.REDIS_URL;
-}
-
 /** BullMQ root connection and the caption queue (BullMQ name = QUEUE_NAME), plus the API-side adapter. */
 function bullParts(settings: DynamicModule): { imports: DynamicModule[]; providers: Provider[] } {
   return {
     imports: [
-      BullModule.forRootAsync({ imports: [settings], inject: [RedisSettings], useFactory: bullRootOptions }),
+      BullModule.forRootAsync({
+        imports: [settings],
+        inject: [RedisSettings, BullMqConnections],
+        useFactory: bullRootOptions,
+      }),
       BullModule.registerQueueAsync({
         name: CAPTION_QUEUE,
         imports: [settings],
-        inject: [RedisSettings],
+        inject: [RedisSettings, BullMqConnections],
         useFactory: producerQueueOptions,
       }),
       BullModule.registerQueueAsync({
         name: WEBHOOK_QUEUE,
         imports: [settings],
-        inject: [RedisSettings],
+        inject: [RedisSettings, BullMqConnections],
         useFactory: webhookProducerOptions,
       }),
     ],
     providers: [
+      BullMqConnectionsCloser,
       {
         provide: BULLMQ_QUEUE_OPTIONS,
         inject: [RedisSettings, JobSettings],
@@ -180,7 +204,7 @@ export class JobsModule {
           captionQueueEventsListener(redis.QUEUE_NAME),
           {
             provide: SERVED_MODEL,
-            useFactory: () => new AnnouncedModel(bullUrl(redis), redis.QUEUE_NAME),
+            useFactory: () => new AnnouncedModel(redis),
           },
         ],
         exports: [JOB_QUEUE, settings, SERVED_MODEL],
@@ -303,8 +327,7 @@ export class JobsModule {
         {
           provide: ModelAnnouncer,
           inject: [BatchTimings],
-          useFactory: (timings: BatchTimings) =>
-            new ModelAnnouncer(bullUrl(redis), redis.QUEUE_NAME, timings),
+          useFactory: (timings: BatchTimings) => new ModelAnnouncer(redis, timings),
         },
       ],
       exports: [JOB_QUEUE, settings, QueueConsumers, ModelAnnouncer],

@@ -7,7 +7,8 @@
 import { Logger, type OnModuleDestroy } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
+import { createQueueRedis, type RedisConnection } from '../config/redis-connection';
+import type { RedisSettings } from '../config/redis.settings';
 import type { ModelInfo } from '../model/caption-model.port';
 import type { BatchTimings } from './batch-timings';
 import { failFastRedisOptions, modelInfoKey, workerStatsKey } from './redis-options';
@@ -18,17 +19,18 @@ const REFRESH_MS = 5_000;
 
 export class ModelAnnouncer implements OnModuleDestroy {
   private readonly logger = new Logger(ModelAnnouncer.name);
-  private readonly redis: Redis;
+  private readonly redis: RedisConnection;
+  private readonly queueName: string;
   private readonly workerId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   private timer?: NodeJS.Timeout;
   private lastWarn = 0;
 
   constructor(
-    url: string,
-    private readonly queueName: string,
+    settings: RedisSettings,
     private readonly timings?: BatchTimings,
   ) {
-    this.redis = new Redis(url, failFastRedisOptions());
+    this.queueName = settings.QUEUE_NAME;
+    this.redis = createQueueRedis(settings, failFastRedisOptions());
     this.redis.on('error', () => undefined); // outages are reported by the queue connections
   }
 

@@ -15,6 +15,15 @@ export function failFastRedisOptions(): RedisOptions {
   };
 }
 
+/**
+ * The base of the keys the jobs module writes itself (job owners, their claims, webhook states):
+ * `captioner:<QUEUE_NAME>` standalone (unchanged), `captioner:{<QUEUE_NAME>}` on a Redis Cluster, so the
+ * keys one MULTI (claim) or MGET touches share the queue's hash-tag slot, as BullMQ's own keys do.
+ */
+export function jobKeyBase(queueName: string, cluster: boolean): string {
+  return cluster ? `captioner:{${queueName}}` : `captioner:${queueName}`;
+}
+
 /** Where workers announce the model they run (JSON ModelInfo, expiring). */
 export function modelInfoKey(queueName: string): string {
   return `captioner:${queueName}:model`;

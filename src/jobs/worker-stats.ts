@@ -2,7 +2,7 @@
  * Per-worker figures the API needs for estimates: each worker publishes its recent mean batch duration
  * with a timestamp (ModelAnnouncer); a worker not heard from for FLEET_WINDOW_MS is not counted live.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection as Redis } from '../config/redis-connection';
 
 export interface WorkerStats {
   at: number;

@@ -108,6 +108,37 @@ describe('GPU workers with KEDA (ci/gpu-keda-values.yaml)', () => {
     assert.equal(r.find('HorizontalPodAutoscaler', WORKER), undefined);
   });
 
+  test('REDIS_CLUSTER: redis-cluster triggers count the hash-tagged {QUEUE_NAME} lists at the seed addresses', () => {
+    const seeds = 'clustercfg.captioner.abc123.euw1.cache.amazonaws.com:6379';
+    const clustered = render({
+      files: ['gpu-keda-values.yaml'],
+      values: [
+        {
+          config: { REDIS_CLUSTER: 'true', QUEUE_NAME: 'captions-eu' },
+          worker: { keda: { redis: { address: seeds } } },
+        },
+      ],
+    });
+    const triggers = clustered.get('ScaledObject', WORKER).spec.triggers as {
+      type: string;
+      name: string;
+      metadata: Record<string, string>;
+    }[];
+    assert.deepEqual(
+      triggers.map((t) => [t.type, t.name, t.metadata.listName]),
+      [
+        ['redis-cluster', 'waiting', '{captions-eu}:captions-eu:wait'],
+        ['redis-cluster', 'active', '{captions-eu}:captions-eu:active'],
+      ],
+    );
+    for (const t of triggers) {
+      assert.equal(t.metadata.addresses, seeds);
+      assert.equal(t.metadata.address, undefined);
+      assert.equal(t.metadata.databaseIndex, undefined, 'a cluster has no database index');
+      assert.equal(t.metadata.enableTLS, 'true');
+    }
+  });
+
   test('the listName follows QUEUE_NAME', () => {
     const other = render({
       files: ['gpu-keda-values.yaml'],
