@@ -156,11 +156,17 @@ export function captionQueueProcessor(o: CaptionQueueProcessorOptions): Type<Cap
 }
 
 /** The @Processor class for the webhook delivery queue (`<QUEUE_NAME>-webhooks`). */
-export function webhookQueueProcessor(queueName: string, lockDurationMs: number): Type<CaptionQueueConsumer> {
+export function webhookQueueProcessor(
+  queueName: string,
+  lockDurationMs: number,
+  stalledIntervalMs: number,
+): Type<CaptionQueueConsumer> {
   @Processor(queueName, {
     autorun: false,
     concurrency: WEBHOOK_CONCURRENCY,
     lockDuration: lockDurationMs,
+    // As the caption consumer's: a delivery held by a killed worker is taken back as soon (not BullMQ's 30 s).
+    stalledInterval: stalledIntervalMs,
     maxStalledCount: 1,
   })
   class WebhookQueueProcessor extends CaptionQueueConsumer {}

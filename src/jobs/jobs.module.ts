@@ -254,7 +254,11 @@ export class JobsModule {
       lockDurationMs: jobs.JOB_LOCK_DURATION_MS,
       stalledIntervalMs: jobs.JOB_STALLED_INTERVAL_MS,
     });
-    const Deliveries = webhookQueueProcessor(webhookQueueName(redis), jobs.JOB_LOCK_DURATION_MS);
+    const Deliveries = webhookQueueProcessor(
+      webhookQueueName(redis),
+      jobs.JOB_LOCK_DURATION_MS,
+      jobs.JOB_STALLED_INTERVAL_MS,
+    );
     const table = handlers ?? {
       imports: [ModelModule, CacheModule],
       providers: [
