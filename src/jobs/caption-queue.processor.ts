@@ -160,6 +160,7 @@ export function webhookQueueProcessor(
   queueName: string,
   lockDurationMs: number,
   stalledIntervalMs: number,
+  maxAttempts: number,
 ): Type<CaptionQueueConsumer> {
   @Processor(queueName, {
     autorun: false,
@@ -167,7 +168,9 @@ export function webhookQueueProcessor(
     lockDuration: lockDurationMs,
     // As the caption consumer's: a delivery held by a killed worker is taken back as soon (not BullMQ's 30 s).
     stalledInterval: stalledIntervalMs,
-    maxStalledCount: 1,
+    // At least once: a delivery held by killed workers is taken back as often as it may be attempted
+    // (receivers de-duplicate on webhook-id); with 1, a second crash failed it for good.
+    maxStalledCount: maxAttempts,
   })
   class WebhookQueueProcessor extends CaptionQueueConsumer {}
   return WebhookQueueProcessor;

@@ -258,6 +258,7 @@ export class JobsModule {
       webhookQueueName(redis),
       jobs.JOB_LOCK_DURATION_MS,
       jobs.JOB_STALLED_INTERVAL_MS,
+      jobs.WEBHOOK_MAX_ATTEMPTS,
     );
     const table = handlers ?? {
       imports: [ModelModule, CacheModule],

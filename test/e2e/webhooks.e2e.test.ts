@@ -248,6 +248,35 @@ function webhookScenarios(stack: () => Stack, sink: () => WebhookSink): void {
     assert.ok(sink().on(`${moved}/moved`).length === 0, 'a redirect was followed');
   });
 
+  test(
+    'every subscriber of one image gets its own delivery; a cache hit answers 200 at once',
+    { timeout: 120_000 },
+    async () => {
+      const s = stack();
+      const image = photo();
+      const paths = [hookPath(), hookPath()];
+      const other = await bearer(`wh-${randomUUID()}`);
+      const send = (auth: Record<string, string>, path: string): Promise<Answer> =>
+        s.client.upload(auth, image, { webhook_url: sink().url(path), webhook_events: 'completed' });
+      // Two owners at once: one inference may serve both, each gets its own job and delivery.
+      const both = await Promise.all([send(s.auth, paths[0]), send(other, paths[1])]);
+      for (const a of both) assert.equal(a.status, 202, JSON.stringify(a.body));
+      const ids = both.map((a) => String(a.body.job_id));
+      assert.notEqual(ids[0], ids[1]);
+      for (const [i, path] of paths.entries()) {
+        const d = await delivered(sink(), path, 'completed');
+        assert.equal(d.headers['webhook-id'], `wh-${ids[i]}-completed`);
+        const body = JSON.parse(d.body) as { job_id: string; status: string };
+        assert.equal(body.job_id, ids[i]);
+        assert.equal(body.status, 'success');
+      }
+      // Once cached, the answer is there at once: 200, no job and so no webhook (docs/decisions.md).
+      const hit = await send(s.auth, hookPath());
+      assert.equal(hit.status, 200, JSON.stringify(hit.body));
+      assert.equal(hit.body.cached, true);
+    },
+  );
+
   test('refused webhook URLs are 400 problem+json', { timeout: 60_000 }, async () => {
     const s = stack();
     const cases: [Record<string, string>, RegExp | undefined][] = [
@@ -357,6 +386,29 @@ describe('queue mode', () => {
         200,
       );
       assert.equal(doc.status, 'success');
+    },
+  );
+
+  test(
+    'a worker killed twice while a delivery is in flight: it still arrives',
+    { timeout: 240_000 },
+    async () => {
+      const path = hookPath();
+      failFirst(sink, path, 2, 'hang');
+      const jobId = await submit(stack, sink.url(path), 'completed');
+      for (let n = 1; n <= 2; n++) {
+        await waitFor(
+          `hanging attempt ${n}`,
+          () => (sink.on(path).length >= n ? true : undefined),
+          120_000,
+          20,
+        );
+        await worker.stop('SIGKILL');
+        worker = await startWorker(env);
+        processes.push(worker);
+      }
+      const d = await delivered(sink, path, 'completed', 120_000);
+      assert.equal(d.headers['webhook-id'], `wh-${jobId}-completed`);
     },
   );
 
