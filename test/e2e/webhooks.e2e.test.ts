@@ -245,6 +245,17 @@ function webhookScenarios(stack: () => Stack, sink: () => WebhookSink): void {
       200,
     );
     assert.equal(redirected.status, 'pending');
+    const timedOut = await waitFor(
+      'two timed-out attempts on the slow receiver',
+      async () => {
+        const w = webhookState(await webhookDoc(s, hooked[0]));
+        return w !== undefined && w.attempts >= 2 ? w : undefined;
+      },
+      60_000,
+      200,
+    );
+    assert.equal(timedOut.status, 'pending');
+    assert.equal(timedOut.last_status_code, undefined, 'a timeout has no status code');
     assert.ok(sink().on(`${moved}/moved`).length === 0, 'a redirect was followed');
   });
 
@@ -409,6 +420,28 @@ describe('queue mode', () => {
       }
       const d = await delivered(sink, path, 'completed', 120_000);
       assert.equal(d.headers['webhook-id'], `wh-${jobId}-completed`);
+    },
+  );
+
+  test(
+    'a job canceled while waiting (no worker) is delivered as canceled once a worker is back',
+    { timeout: 180_000 },
+    async () => {
+      await worker.stop('SIGKILL');
+      const path = hookPath();
+      const jobId = await submit(stack, sink.url(path), 'started,completed');
+      const cancel = await stack.client.request('POST', `/api/v1/caption/${jobId}/cancel`, {
+        headers: stack.auth,
+      });
+      assert.ok(cancel.status === 200 || cancel.status === 202, JSON.stringify(cancel.body));
+      assert.equal((await webhookDoc(stack, jobId)).status, 'canceled');
+      worker = await startWorker(env);
+      processes.push(worker);
+      const d = await delivered(sink, path, 'completed', 120_000);
+      const body = JSON.parse(d.body) as { job_id: string; status: string };
+      assert.equal(body.job_id, jobId);
+      assert.equal(body.status, 'canceled');
+      assert.equal(sink.on(path).filter((r) => r.headers['webhook-id']?.endsWith('-started')).length, 0);
     },
   );
 
