@@ -65,7 +65,12 @@ async function delivered(
 }
 
 /** Plans `path` to fail its first `n` requests (500 or hanging), then accept. */
-function failFirst(sink: WebhookSink, path: string, n: number, answer: 'error' | 'hang' = 'error'): void {
+function failFirst(
+  sink: WebhookSink,
+  path: string,
+  n: number,
+  answer: 'error' | 'hang' | 'reset' = 'error',
+): void {
   sink.plan(path, (i) => (i < n ? answer : 'ok'));
 }
 
@@ -144,6 +149,29 @@ function webhookScenarios(stack: () => Stack, sink: () => WebhookSink): void {
       );
       assert.equal(webhookState(doc).attempts, 4);
       assert.equal(webhookState(doc).last_status_code, 204);
+    },
+  );
+
+  test(
+    'a receiver resetting the connection twice gets the delivery later',
+    { timeout: 120_000 },
+    async () => {
+      const s = stack();
+      const path = hookPath();
+      failFirst(sink(), path, 2, 'reset');
+      const jobId = await submit(s, sink().url(path), 'completed');
+      await delivered(sink(), path, 'completed');
+      assert.equal(sink().on(path).length, 3);
+      const w = await waitFor(
+        'delivered in the job document',
+        async () => {
+          const st = webhookState(await webhookDoc(s, jobId));
+          return st?.status === 'delivered' ? st : undefined;
+        },
+        30_000,
+        200,
+      );
+      assert.equal(w.attempts, 3);
     },
   );
 

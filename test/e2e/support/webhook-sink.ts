@@ -1,14 +1,14 @@
 /**
  * A verifying webhook receiver on loopback for the end-to-end tests: every delivery is checked with the
  * `standardwebhooks` package's verifier (`Webhook(secret).verify(payload, headers)`) and recorded per
- * path; each path answers as its plan says for its n-th request (ok, 500, redirect, or hanging until the
- * sink closes). The sink can be closed and reopened on the same port (a receiver that is down, then up).
+ * path; each path answers as its plan says for its n-th request (ok, 500, redirect, a reset connection, or
+ * hanging until the sink closes). The sink can be closed and reopened on the same port (a receiver that is down, then up).
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 
-export type Answer = 'ok' | 'error' | 'redirect' | 'hang';
+export type Answer = 'ok' | 'error' | 'redirect' | 'hang' | 'reset';
 
 export interface Delivery {
   path: string;
@@ -86,6 +86,9 @@ export class WebhookSink {
             break;
           case 'hang':
             this.hanging.add(res);
+            break;
+          case 'reset':
+            req.socket.destroy();
             break;
         }
       });
