@@ -61,7 +61,9 @@ export class ImageIntake implements OnModuleDestroy {
     return readMultipartImage(req, {
       maxFileBytes: this.settings.MAX_UPLOAD_BYTES,
       fieldNames,
-      maxFieldBytes: 1024,
+      // A hard cap on any text field, above every field's own limit (webhook_url: 2048 characters), so
+      // a field over its limit is the DTO's 400 naming it, not a 413 from the form reader.
+      maxFieldBytes: 4096,
     });
   }
 

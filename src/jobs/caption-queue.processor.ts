@@ -156,12 +156,21 @@ export function captionQueueProcessor(o: CaptionQueueProcessorOptions): Type<Cap
 }
 
 /** The @Processor class for the webhook delivery queue (`<QUEUE_NAME>-webhooks`). */
-export function webhookQueueProcessor(queueName: string, lockDurationMs: number): Type<CaptionQueueConsumer> {
+export function webhookQueueProcessor(
+  queueName: string,
+  lockDurationMs: number,
+  stalledIntervalMs: number,
+  maxAttempts: number,
+): Type<CaptionQueueConsumer> {
   @Processor(queueName, {
     autorun: false,
     concurrency: WEBHOOK_CONCURRENCY,
     lockDuration: lockDurationMs,
-    maxStalledCount: 1,
+    // As the caption consumer's: a delivery held by a killed worker is taken back as soon (not BullMQ's 30 s).
+    stalledInterval: stalledIntervalMs,
+    // At least once: a delivery held by killed workers is taken back as often as it may be attempted
+    // (receivers de-duplicate on webhook-id); with 1, a second crash failed it for good.
+    maxStalledCount: maxAttempts,
   })
   class WebhookQueueProcessor extends CaptionQueueConsumer {}
   return WebhookQueueProcessor;

@@ -278,7 +278,12 @@ export class JobsModule {
       lockDurationMs: jobs.JOB_LOCK_DURATION_MS,
       stalledIntervalMs: jobs.JOB_STALLED_INTERVAL_MS,
     });
-    const Deliveries = webhookQueueProcessor(webhookQueueName(redis), jobs.JOB_LOCK_DURATION_MS);
+    const Deliveries = webhookQueueProcessor(
+      webhookQueueName(redis),
+      jobs.JOB_LOCK_DURATION_MS,
+      jobs.JOB_STALLED_INTERVAL_MS,
+      jobs.WEBHOOK_MAX_ATTEMPTS,
+    );
     const table = handlers ?? {
       imports: [ModelModule, CacheModule],
       providers: [

@@ -56,7 +56,7 @@ export class CaptionOptionsDto {
 
   @ApiPropertyOptional({
     description:
-      'Where to POST the job document when the job starts or finishes (signed per Standard Webhooks). An http(s) URL under the same address policy as image_url. A request with a webhook is asynchronous (202; `Prefer: wait=N` may still wait).',
+      'Where to POST the job document when the job starts or finishes (signed per Standard Webhooks). An http(s) URL under the same address policy as image_url. A request with a webhook is asynchronous (202; `Prefer: wait=N` may still wait), except a cache hit: 200 at once, no job and no webhook.',
     example: 'https://hooks.example.com/captions',
     maxLength: 2048,
   })
