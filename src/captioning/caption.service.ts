@@ -109,8 +109,7 @@ export class CaptionService {
     const model = await this.served.current();
     const scope = this.cacheSettings.CACHE_SCOPE === 'subject' ? subjectScope(subject) : undefined;
     const key = captionCacheKey(sha256, model?.version ?? UNKNOWN_VERSION, options, scope);
-    const forward: CacheForward =
-      model === undefined || command.http.noCache === true ? 'bypass' : 'miss';
+    const forward: CacheForward = model === undefined || command.http.noCache === true ? 'bypass' : 'miss';
     if (forward === 'miss') {
       const hit = await this.cache.get(key);
       if (hit !== undefined) return ok(success(hit, true), cacheStatus('hit'));
