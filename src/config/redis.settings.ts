@@ -2,9 +2,12 @@ import { Transform } from 'class-transformer';
 import {
   IsBoolean,
   IsIn,
+  IsInt,
   IsOptional,
   IsString,
   Matches,
+  Max,
+  Min,
   Validate,
   ValidatorConstraint,
   type ValidationArguments,
@@ -40,6 +43,13 @@ function optionalBoolean({ value }: { value: unknown }): unknown {
   return value;
 }
 
+/** An optional integer variable (loadSettings only converts variables whose default is a number). */
+function optionalInt({ value }: { value: unknown }): unknown {
+  if (typeof value !== 'string' || value.trim() === '') return value;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : value;
+}
+
 /** Redis connection settings shared by cache, jobs, throttling and health. Unset REDIS_URL = embedded mode. */
 export class RedisSettings {
   @IsOptional()
@@ -64,6 +74,28 @@ export class RedisSettings {
   @IsBoolean()
   CACHE_REDIS_CLUSTER?: boolean = undefined;
 
+  /**
+   * Replicas of the queue Redis that must acknowledge an accepted job's writes (Redis WAIT) before the
+   * API answers 202, so a failover of the queue master cannot lose a job it accepted. Unset: 1 with
+   * REDIS_CLUSTER, else 0 (set 1 for a replicated standalone Redis, e.g. ElastiCache with Multi-AZ).
+   */
+  @IsOptional()
+  @Transform(optionalInt)
+  @IsInt()
+  @Min(0)
+  @Max(5)
+  QUEUE_WAIT_REPLICAS?: number = undefined;
+
+  /**
+   * How long an accepted job waits for those acknowledgements. Past it the job is accepted anyway (a
+   * lagging or lost replica must not stop the service), with a warning and
+   * `captioner_jobs_total{outcome="unreplicated"}`.
+   */
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  QUEUE_WAIT_TIMEOUT_MS = 1000;
+
   @IsIn(['warn', 'refuse'])
   REDIS_EVICTION_POLICY_CHECK: 'warn' | 'refuse' = 'warn';
 
@@ -77,6 +109,11 @@ export class RedisSettings {
 
   get cacheUrl(): string | undefined {
     return this.CACHE_REDIS_URL ?? this.REDIS_URL;
+  }
+
+  /** Replicas that acknowledge an accepted job (QUEUE_WAIT_REPLICAS, by default 1 on a cluster). */
+  get queueWaitReplicas(): number {
+    return this.QUEUE_WAIT_REPLICAS ?? (this.REDIS_CLUSTER ? 1 : 0);
   }
 
   /** Whether the cache's Redis is a cluster (without CACHE_REDIS_URL the cache uses the queue's Redis). */

@@ -35,6 +35,8 @@ import {
 } from './webhook-job.types';
 import { failFastRedisOptions, jobKeyBase, OP_TIMEOUT_MS, workerStatsKey } from './redis-options';
 import { readFleet } from './worker-stats';
+import { ReplicationBarrier } from './replication-barrier';
+import { MetricsService } from '../metrics/metrics.service';
 
 export const BULLMQ_QUEUE_OPTIONS = Symbol('BULLMQ_QUEUE_OPTIONS');
 
@@ -85,12 +87,16 @@ export function jobOptions(
 export class BullMqJobQueue implements JobQueue, OnModuleDestroy {
   private readonly logger = new Logger(BullMqJobQueue.name);
   private readonly redis: RedisConnection;
+  /** With QUEUE_WAIT_REPLICAS: accepted jobs wait for the replicas, on a connection of their own. */
+  private readonly barrier?: ReplicationBarrier;
+  private readonly barrierRedis?: RedisConnection;
   /** Base of the owner / claims / webhook keys (hash-tagged on a cluster: claim's MULTI is one slot). */
   private readonly keyBase: string;
   private readonly waiters = new Map<string, Set<(state: JobState) => void>>();
   private readonly unsubscribe?: () => void;
   private fleet?: { at: number; workers: number; batchSeconds: number | undefined };
   private lastErrorLog = 0;
+  private lastReplicationLog = 0;
   private closing = false;
 
   constructor(
@@ -98,9 +104,25 @@ export class BullMqJobQueue implements JobQueue, OnModuleDestroy {
     @Optional() @Inject(JobEvents) events: JobEvents | undefined,
     @Inject(BULLMQ_QUEUE_OPTIONS) private readonly options: BullMqQueueOptions,
     @Optional() @InjectQueue(WEBHOOK_QUEUE) private readonly webhooks?: Queue<WebhookJobData>,
+    @Optional() @Inject(MetricsService) private readonly metrics?: MetricsService,
   ) {
     this.redis = createQueueRedis(options.redis, failFastRedisOptions());
     this.keyBase = jobKeyBase(options.queueName, options.redis.REDIS_CLUSTER);
+    const replicas = options.redis.queueWaitReplicas;
+    if (replicas > 0) {
+      const timeout = options.redis.QUEUE_WAIT_TIMEOUT_MS;
+      this.barrierRedis = createQueueRedis(options.redis, {
+        ...failFastRedisOptions(),
+        commandTimeout: timeout + OP_TIMEOUT_MS,
+      });
+      this.barrierRedis.on('error', (err: Error) => this.logError('replication barrier connection', err));
+      this.barrier = new ReplicationBarrier(
+        this.barrierRedis,
+        `${this.keyBase}:replicated`,
+        replicas,
+        timeout,
+      );
+    }
     this.redis.on('error', (err: Error) => this.logError('producer connection', err));
     this.queue.on('error', (err: Error) => this.logError('queue', err));
     this.unsubscribe = events?.subscribe((event) => this.onEvent(event));
@@ -110,6 +132,7 @@ export class BullMqJobQueue implements JobQueue, OnModuleDestroy {
     this.closing = true;
     this.unsubscribe?.();
     this.redis.disconnect();
+    this.barrierRedis?.disconnect();
     return Promise.resolve();
   }
 
@@ -155,14 +178,8 @@ export class BullMqJobQueue implements JobQueue, OnModuleDestroy {
       at: Date.now(),
       wh: webhook,
     };
-    const ttl = this.options.retentionSeconds;
     try {
-      await this.redis
-        .multi()
-        .set(this.ownerKey(jobId), JSON.stringify(record), 'EX', ttl)
-        .sadd(this.claimsKey(job.internalId), jobId)
-        .expire(this.claimsKey(job.internalId), ttl)
-        .exec();
+      await this.writeClaim(jobId, job.internalId, record);
     } catch (err) {
       this.logError('claim', err);
       throw queueUnavailable();
@@ -175,6 +192,25 @@ export class BullMqJobQueue implements JobQueue, OnModuleDestroy {
       if (view !== undefined && view.status !== 'processing') await this.deliver(jobId, record, 'completed');
     }
     return jobId;
+  }
+
+  /**
+   * The owner record and the claim (one transaction, on the master of the queue's slot); with
+   * QUEUE_WAIT_REPLICAS, then the replication barrier: the 202 is only sent for a job a failover cannot
+   * lose (the claim is the job's last write, so its replication covers the job's own).
+   */
+  private async writeClaim(jobId: string, internalId: string, record: OwnerRecord): Promise<void> {
+    const ttl = this.options.retentionSeconds;
+    await this.redis
+      .multi()
+      .set(this.ownerKey(jobId), JSON.stringify(record), 'EX', ttl)
+      .sadd(this.claimsKey(internalId), jobId)
+      .expire(this.claimsKey(internalId), ttl)
+      .exec();
+    if (this.barrier === undefined) return;
+    const outcome = await this.barrier.sync(this.ownerKey(jobId));
+    if (!outcome.present) throw new Error('the claim was lost in a failover of the queue Redis');
+    this.checkReplicated(outcome.replicas, this.options.redis.queueWaitReplicas);
   }
 
   async notifySubscribers(internalId: string, event: WebhookEvent): Promise<void> {
@@ -362,6 +398,22 @@ export class BullMqJobQueue implements JobQueue, OnModuleDestroy {
     const owner = raw === null ? undefined : (safeParse(raw) as OwnerRecord | undefined);
     if (owner?.id === undefined || owner.sub !== subject) return undefined;
     return owner;
+  }
+
+  /**
+   * An accepted job not yet on `wanted` replicas is still accepted (a lagging or lost replica must not stop
+   * the service), but it is counted and logged: a master failover before replication would lose it.
+   */
+  private checkReplicated(acknowledged: number, wanted: number): void {
+    if (acknowledged >= wanted) return;
+    this.metrics?.jobs.inc({ outcome: 'unreplicated' });
+    const now = Date.now();
+    if (now - this.lastReplicationLog < 5000) return;
+    this.lastReplicationLog = now;
+    this.logger.warn(
+      `job accepted on ${acknowledged} of ${wanted} queue Redis replicas within ` +
+        `${this.options.redis.QUEUE_WAIT_TIMEOUT_MS} ms (QUEUE_WAIT_REPLICAS): a failover now could lose it`,
+    );
   }
 
   private ensureReachable(): void {

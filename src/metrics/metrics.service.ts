@@ -48,7 +48,7 @@ export class MetricsService {
 
   readonly jobs = new Counter({
     name: 'captioner_jobs_total',
-    help: 'Caption jobs by outcome (completed, failed, joined an identical job).',
+    help: 'Caption jobs by outcome (completed, failed, retried, stalled; unreplicated: accepted before QUEUE_WAIT_REPLICAS acknowledged it).',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });

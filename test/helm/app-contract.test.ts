@@ -46,6 +46,7 @@ const SAMPLES: Record<string, string> = {
   URL_FETCH_ALLOWLIST: 'images.internal.example.com,10.20.0.0/16',
   URL_FETCH_DENYLIST: 'evil.example.com',
   CACHE_REDIS_CLUSTER: 'true',
+  QUEUE_WAIT_REPLICAS: '1',
   WEBHOOK_ALLOWLIST: 'hooks.internal.example.com,10.30.0.0/16',
 };
 

@@ -53,6 +53,36 @@ test('cluster mode: seed-node lists, a hash-tag prefix per QUEUE_NAME, the cache
   assert.equal(bullPrefix(clusterCache), 'bull', 'the queue stays standalone');
 });
 
+test('accepted jobs wait for one replica on a cluster by default, none standalone; both settable', () => {
+  assert.equal(loadSettings(RedisSettings, { REDIS_URL: 'redis://q' }).queueWaitReplicas, 0);
+  const cluster = loadSettings(RedisSettings, { REDIS_URL: 'redis://q', REDIS_CLUSTER: 'true' });
+  assert.equal(cluster.queueWaitReplicas, 1);
+  assert.equal(cluster.QUEUE_WAIT_TIMEOUT_MS, 1000);
+  const off = loadSettings(RedisSettings, {
+    REDIS_URL: 'redis://q',
+    REDIS_CLUSTER: 'true',
+    QUEUE_WAIT_REPLICAS: '0',
+  });
+  assert.equal(off.queueWaitReplicas, 0, 'an explicit 0 switches it off on a cluster');
+  const replicated = loadSettings(RedisSettings, {
+    REDIS_URL: 'redis://q',
+    QUEUE_WAIT_REPLICAS: '2',
+    QUEUE_WAIT_TIMEOUT_MS: '250',
+  });
+  assert.equal(replicated.queueWaitReplicas, 2);
+  assert.equal(replicated.QUEUE_WAIT_TIMEOUT_MS, 250);
+  for (const [env, variable] of [
+    [{ QUEUE_WAIT_REPLICAS: '-1' }, 'QUEUE_WAIT_REPLICAS'],
+    [{ QUEUE_WAIT_REPLICAS: '6' }, 'QUEUE_WAIT_REPLICAS'],
+    [{ QUEUE_WAIT_REPLICAS: 'one' }, 'QUEUE_WAIT_REPLICAS'],
+    [{ QUEUE_WAIT_REPLICAS: '1.5' }, 'QUEUE_WAIT_REPLICAS'],
+    [{ QUEUE_WAIT_TIMEOUT_MS: '0' }, 'QUEUE_WAIT_TIMEOUT_MS'],
+  ] as const) {
+    const err = configError(() => loadSettings(RedisSettings, { REDIS_URL: 'redis://q', ...env }));
+    assert.deepEqual(err.variables, [variable], JSON.stringify(env));
+  }
+});
+
 test('bad values are named', () => {
   for (const [env, variable, message] of [
     [{ REDIS_URL: 'redis://a,redis://b' }, 'REDIS_URL', /REDIS_CLUSTER=true/],
