@@ -1,4 +1,5 @@
 /** Load generation: a closed-loop in-process client for the slow (inference) workloads, autocannon for the cache-hit path. */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { Agent, request } from 'undici';
 import type { CaptionAnswer, HttpRequestSpec, System } from './systems';
@@ -126,6 +127,33 @@ export interface OpenLoopSummary {
   p90_ms: number;
   p99_ms: number;
   max_ms: number;
+  /**
+   * The load generator's own event-loop delay during the run: a request due while the generator was
+   * stalled is sent late and its latency, counted from the due time, includes the stall.
+   */
+  generator_lag_p99_ms: number;
+  generator_lag_max_ms: number;
+  /** Rounds pooled into this summary (the benchmark interleaves systems round by round). */
+  rounds?: number;
+}
+
+/** Percentiles of pooled open-loop runs (each run's latencies), with the worst generator lag. */
+export function poolOpenLoop(runs: (OpenLoopSummary & { latencies: number[] })[]): OpenLoopSummary {
+  const latencies = runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  return {
+    offered_rps: runs[0]?.offered_rps ?? NaN,
+    duration_s: runs.reduce((s, r) => s + r.duration_s, 0),
+    requests: runs.reduce((s, r) => s + r.requests, 0),
+    ok: latencies.length,
+    errors: runs.reduce((s, r) => s + r.errors, 0),
+    p50_ms: percentile(latencies, 50),
+    p90_ms: percentile(latencies, 90),
+    p99_ms: percentile(latencies, 99),
+    max_ms: latencies.at(-1) ?? NaN,
+    generator_lag_p99_ms: Math.max(...runs.map((r) => r.generator_lag_p99_ms)),
+    generator_lag_max_ms: Math.max(...runs.map((r) => r.generator_lag_max_ms)),
+    rounds: runs.length,
+  };
 }
 
 /**
@@ -138,7 +166,11 @@ export async function openLoop(
   spec: HttpRequestSpec,
   rate: number,
   durationS: number,
-): Promise<OpenLoopSummary> {
+  /** Called per successful answer with its due time (epoch ms) and latency (ms). */
+  onSample?: (dueEpochMs: number, ms: number) => void,
+): Promise<OpenLoopSummary & { latencies: number[] }> {
+  const lag = monitorEventLoopDelay({ resolution: 1 });
+  lag.enable();
   const agent = new Agent({ connections: 256, keepAliveTimeout: 2000, keepAliveMaxTimeout: 2000 });
   const total = Math.max(1, Math.floor(rate * durationS));
   const latencies: number[] = [];
@@ -153,8 +185,11 @@ export async function openLoop(
       request(spec.url, { method: spec.method, headers: spec.headers, body: spec.body, dispatcher: agent })
         .then(async (res) => {
           await res.body.text();
-          if (res.statusCode >= 200 && res.statusCode < 300) latencies.push(performance.now() - due);
-          else errors++;
+          if (res.statusCode >= 200 && res.statusCode < 300) {
+            const ms = performance.now() - due;
+            latencies.push(ms);
+            onSample?.(performance.timeOrigin + due, ms);
+          } else errors++;
         })
         .catch(() => {
           errors++;
@@ -163,6 +198,7 @@ export async function openLoop(
   }
   await Promise.all(inFlight);
   const wall = (performance.now() - t0) / 1000;
+  lag.disable();
   await agent.close();
   latencies.sort((a, b) => a - b);
   return {
@@ -175,5 +211,8 @@ export async function openLoop(
     p90_ms: percentile(latencies, 90),
     p99_ms: percentile(latencies, 99),
     max_ms: latencies.at(-1) ?? NaN,
+    generator_lag_p99_ms: lag.percentile(99) / 1e6,
+    generator_lag_max_ms: lag.max / 1e6,
+    latencies,
   };
 }

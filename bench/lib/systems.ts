@@ -47,6 +47,8 @@ export interface BenchContext {
   threads: number;
   /** When set, our processes run with `node --cpu-prof` writing there (on exit). */
   profileDir?: string;
+  /** Extra node arguments and environment for our processes, per process (`npm run bench:hit-tail`'s probe). */
+  extra?: (id: string, role: 'api' | 'worker') => { nodeArgs: string[]; env: Record<string, string> };
 }
 
 const READY_TIMEOUT_MS = 300_000;
@@ -201,8 +203,9 @@ export class OursSystem extends System {
   private workerManagementPort = 0;
   private token?: string;
 
-  constructor(kind: 'queue' | 'embedded', variant: Variant, ctx: BenchContext) {
-    super(`${kind}-${variant}`, kind, variant, ctx);
+  /** `label`: a suffix of the id, for two copies of one system in a run (bench:hit-tail's A/B). */
+  constructor(kind: 'queue' | 'embedded', variant: Variant, ctx: BenchContext, label = '') {
+    super(`${kind}-${variant}${label}`, kind, variant, ctx);
   }
 
   private env(redisDb: number): NodeJS.ProcessEnv {
@@ -234,10 +237,16 @@ export class OursSystem extends System {
     };
   }
 
-  private nodeArgs(role: string): string[] {
+  private nodeArgs(role: 'api' | 'worker'): string[] {
     const dir = this.ctx.profileDir;
     // One directory per process: every thread (the resize pool's too) writes its own profile there.
-    return dir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(dir, `${this.id}-${role}`)];
+    const profile =
+      dir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(dir, `${this.id}-${role}`)];
+    return [...profile, ...(this.ctx.extra?.(this.id, role).nodeArgs ?? [])];
+  }
+
+  private extraEnv(role: 'api' | 'worker'): Record<string, string> {
+    return this.ctx.extra?.(this.id, role).env ?? {};
   }
 
   async start(redisDb: number): Promise<void> {
@@ -253,7 +262,7 @@ export class OursSystem extends System {
         process.execPath,
         [...this.nodeArgs('worker'), join(dist, 'worker.js')],
         {
-          env: { ...env, MANAGEMENT_PORT: String(this.workerManagementPort) },
+          env: { ...env, ...this.extraEnv('worker'), MANAGEMENT_PORT: String(this.workerManagementPort) },
           cwd: this.ctx.root,
           log: join(this.ctx.logDir, `${this.id}-worker.log`),
         },
@@ -271,7 +280,7 @@ export class OursSystem extends System {
       process.execPath,
       [...this.nodeArgs('api'), join(dist, 'main.js')],
       {
-        env: { ...env, MANAGEMENT_PORT: String(this.apiManagementPort) },
+        env: { ...env, ...this.extraEnv('api'), MANAGEMENT_PORT: String(this.apiManagementPort) },
         cwd: this.ctx.root,
         log: join(this.ctx.logDir, `${this.id}-api.log`),
       },

@@ -120,7 +120,7 @@ test(
         const atRate = w.cache_hit_rate;
         assert.ok(atRate, `${id}.cache_hit_rate`);
         assert.ok(atRate.ok > 0, `${id}: cache hits answered at the offered rate`);
-        for (const f of ['offered_rps', 'p50_ms', 'p99_ms'] as const)
+        for (const f of ['offered_rps', 'p50_ms', 'p99_ms', 'generator_lag_max_ms'] as const)
           finite(atRate[f], `${id}.cache_hit_rate.${f}`);
         const burst = w.burst50;
         assert.ok(burst, `${id}.burst50`);
