@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --quick | --smoke] [--bundle DIR] [--systems a,b] [--profile DIR] [--json-out F] [--no-docs]`
+ * `npm run bench [-- --quick | --smoke] [--bundle DIR] [--systems a,b] [--profile DIR] [--json-out F] [--no-docs]
+ *   [--ort-spinning on|off]`
  *
  * Side-by-side benchmark of Captioner against the reference Python backend (bench/reference/server.py):
  * starts a private redis-server on a free loopback port, the reference, our queue mode (API + one worker)
@@ -70,6 +71,7 @@ const { values } = parseArgs({
     systems: { type: 'string' },
     photos: { type: 'string', default: join(root, '..', 'shared', 'images', 'photos') },
     threads: { type: 'string', default: '0' },
+    'ort-spinning': { type: 'string' },
     profile: { type: 'string' },
     workloads: { type: 'string', default: 'miss,beam,hit,burst' },
     'json-out': { type: 'string' },
@@ -352,6 +354,7 @@ async function main(): Promise<void> {
         audience: 'captioner-api',
       },
       threads: Number(values.threads),
+      ...(values['ort-spinning'] === undefined ? {} : { ortSpinning: values['ort-spinning'] === 'on' }),
       profileDir: values.profile !== undefined ? resolve(values.profile) : undefined,
     };
     if (ctx.profileDir !== undefined) mkdirSync(ctx.profileDir, { recursive: true });
@@ -608,7 +611,7 @@ async function main(): Promise<void> {
       schema: 1,
       date: started.toISOString(),
       finished: new Date().toISOString(),
-      plan: { ...plan },
+      plan: { ...plan, ort_spinning: values['ort-spinning'] ?? 'default' },
       host: {
         cpus: ncpu,
         cpu_model: cpus()[0]?.model ?? 'unknown',

@@ -7,7 +7,8 @@
  * Batch invariance (issue 11): every photo's int8 greedy caption alone against the same photo in two
  * batches of all the photos (forward and reversed order, so its batch-mates and its row differ): ids and
  * score (hence confidence) must be identical. The dynamically quantized graphs (one activation scale per
- * tensor across the batch) failed this; the weight-only int8 graphs pass it.
+ * tensor across the batch) failed this; the int8 graphs of exporter 1.2.0 (weight-only) and 1.3.0
+ * (weight-only decoder, dynamic vision encoder of batch 1) pass it.
  */
 import { BlipRuntime } from '../../src/model/blip-runtime';
 import type { DecodedSequence } from '../../src/model/decoding/decoder-backend';

@@ -45,6 +45,8 @@ export interface BenchContext {
   jwt: { secret: string; issuer: string; audience: string };
   /** Passed to both sides: threads for torch / ONNX Runtime intra-op (0 = their defaults). */
   threads: number;
+  /** ORT_ALLOW_SPINNING for our systems (undefined: the service's default). */
+  ortSpinning?: boolean;
   /** When set, our processes run with `node --cpu-prof` writing there (on exit). */
   profileDir?: string;
   /** Extra node arguments and environment for our processes, per process (`npm run bench:hit-tail`'s probe). */
@@ -226,6 +228,7 @@ export class OursSystem extends System {
       MODEL_VARIANT: this.variant,
       EXECUTION_PROVIDER: 'cpu',
       ORT_INTRA_OP_THREADS: String(c.threads),
+      ...(c.ortSpinning === undefined ? {} : { ORT_ALLOW_SPINNING: String(c.ortSpinning) }),
       JWT_SECRET: c.jwt.secret,
       JWT_ISSUER: c.jwt.issuer,
       JWT_AUDIENCE: c.jwt.audience,

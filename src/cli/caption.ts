@@ -95,6 +95,7 @@ async function main(): Promise<number> {
     executionProvider: settings.EXECUTION_PROVIDER,
     intraOpThreads: settings.ORT_INTRA_OP_THREADS,
     interOpThreads: settings.ORT_INTER_OP_THREADS,
+    allowSpinning: settings.ORT_ALLOW_SPINNING,
   });
   const info = runtime.info();
   const decodeLimits = {

@@ -159,7 +159,9 @@ export class BlipRuntime {
    * The cross-attention K/V of every decoder layer for every image, [images, H, N, D] per layer. One
    * vision call per image: the encoder is GEMM-bound, so batching buys nothing and costs cache locality
    * (fp32 on 2 cores: 1050 ms per image alone, 1180-1290 ms per image at batch 4-8; int8: 706 vs 764-786).
-   * The decoder, which is bandwidth-bound, is where batching pays.
+   * The decoder, which is bandwidth-bound, is where batching pays. The int8 vision graph (exporter 1.3.0)
+   * requires it: its activation scale is one per tensor, so its batch dimension is fixed to 1 and each
+   * image's result cannot depend on the others.
    */
   async encode(pixelValues: Float32Array[]): Promise<CrossAttention> {
     const size = this.imageSize;

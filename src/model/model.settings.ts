@@ -51,6 +51,10 @@ export class ModelSettings extends BatchSettings {
   @Max(256)
   ORT_INTER_OP_THREADS = 1;
 
+  /** ONNX Runtime's idle threads busy-wait for work (its default); false lets them sleep. */
+  @IsBoolean()
+  ORT_ALLOW_SPINNING = true;
+
   @IsBoolean()
   MODEL_WARMUP = true;
 }

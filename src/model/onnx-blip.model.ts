@@ -30,6 +30,7 @@ export class OnnxBlipModel implements CaptionModel, OnModuleInit, OnModuleDestro
       executionProvider: this.settings.EXECUTION_PROVIDER,
       intraOpThreads: this.settings.ORT_INTRA_OP_THREADS,
       interOpThreads: this.settings.ORT_INTER_OP_THREADS,
+      allowSpinning: this.settings.ORT_ALLOW_SPINNING,
       // A pulled bundle was hashed file by file a moment ago.
       skipVerify: bundle.verified,
     });

@@ -2,12 +2,14 @@
  * int8 batch invariance (issue 11) on the tiny bundle: a request alone and among different batch-mates
  * gives identical ids, scores and confidences. The int8 graphs used to quantize activations with one
  * scale per tensor across all batch rows (quantize_dynamic), so a caption depended on its batch-mates;
- * since exporter 1.2.0 they are weight-only int8 with each activation row quantized on its own.
+ * since exporter 1.2.0 the decoder is weight-only int8 with each activation row quantized on its own, and
+ * since 1.3.0 the vision encoder is dynamic int8 with its batch fixed to one image per call.
  * Needs no Python reference: any pixels show it, so the images are synthetic and deterministic.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
 import { BlipRuntime } from '../../src/model/blip-runtime';
 import type { Caption, CaptionRequest, PreparedImage } from '../../src/model/caption-model.port';
 import type { DecodedSequence } from '../../src/model/decoding/decoder-backend';
@@ -139,5 +141,41 @@ test('int8 caption(): prompts of different lengths: texts identical, confidences
         assert.ok(Math.abs(c.confidence - alone[k][n].confidence) <= 1e-6, `${what}: confidence ${n}`),
       );
     });
+  }
+});
+
+test('int8 vision graph: batch fixed to 1, so its per-tensor activation scale covers one image', async () => {
+  const session = await ort.InferenceSession.create(join(bundle, 'vision_encoder.int8.onnx'));
+  try {
+    const size = int8.imageSize;
+    const one = new Float32Array(3 * size * size);
+    await session.run({ pixel_values: new ort.Tensor('float32', one, [1, 3, size, size]) });
+    const two = new Float32Array(2 * 3 * size * size);
+    await assert.rejects(session.run({ pixel_values: new ort.Tensor('float32', two, [2, 3, size, size]) }));
+  } finally {
+    await session.release();
+  }
+});
+
+test('ORT_ALLOW_SPINNING=false (threads sleep instead of spinning) gives the same ids and scores', async () => {
+  const sleeping = await BlipRuntime.load(bundle, {
+    variant: 'int8',
+    executionProvider: 'cpu',
+    intraOpThreads: 0,
+    interOpThreads: 1,
+    allowSpinning: false,
+  });
+  try {
+    const pixels = [0, 1, 2].map((i) => pixelsOf(syntheticImage(i, int8.imageSize)));
+    const prompts = pixels.map(() => int8.promptIds(''));
+    const settings = int8.resolveSettings({});
+    const expected = await int8.generate(pixels, prompts, settings);
+    const got = await sleeping.generate(pixels, prompts, settings);
+    assert.deepEqual(
+      got.map((r) => r.map((s) => [s.ids, s.score])),
+      expected.map((r) => r.map((s) => [s.ids, s.score])),
+    );
+  } finally {
+    await sleeping.release();
   }
 });
