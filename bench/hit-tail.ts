@@ -41,6 +41,8 @@ const { values } = parseArgs({
 interface Probe {
   loop_delay_ms: { p50: number; p99: number; p999: number; max: number; count: number };
   heap: NodeJS.MemoryUsage;
+  scavenges: number;
+  promoted_bytes: number;
   gcs: { at: number; ms: number; kind: string }[];
   stalls: { at: number; ms: number }[];
 }
@@ -146,7 +148,8 @@ async function main(): Promise<void> {
         const r = await openLoop(spec, rate, Number(values.seconds), (at, ms) => samples.push({ at, ms }));
         const m1 = machineJiffies();
         const self = process.cpuUsage(self0);
-        const cpu = everyProcess.map((p, i) => `${p.name} ${(cpuSeconds(p.pid) - cpu0[i]).toFixed(2)}`);
+        const used = everyProcess.map((p, i) => cpuSeconds(p.pid) - cpu0[i]);
+        const cpu = everyProcess.map((p, i) => `${p.name} ${used[i].toFixed(2)}`);
         const probes: Record<string, Probe | undefined> = {};
         for (const p of s.processes.filter(() => s.kind !== 'reference')) {
           const role = p.name.split(':')[1];
@@ -161,6 +164,14 @@ async function main(): Promise<void> {
           `  cpu s: ${cpu.join(', ')}, generator ${((self.user + self.system) / 1e6).toFixed(2)}, machine ${(((m1.busy - m0.busy) / (m1.total - m0.total)) * 100).toFixed(0)}% busy`,
         ];
         const api = probes.api;
+        const apiProcess = s.processes.find((p) => p.name.endsWith(':api'));
+        if (api !== undefined && apiProcess !== undefined && r.ok > 0) {
+          // Per hit, so that rounds and changes compare whatever share of the machine the API was given.
+          const apiCpuMs = used[everyProcess.indexOf(apiProcess)] * 1000;
+          lines.push(
+            `  api per hit: cpu ${(apiCpuMs / r.ok).toFixed(3)} ms; per 1000 hits: ${((api.scavenges / r.ok) * 1000).toFixed(1)} scavenges, ${(((api.promoted_bytes / r.ok) * 1000) / 1e6).toFixed(2)} MB promoted`,
+          );
+        }
         if (api !== undefined) {
           const byKind = new Map<string, number[]>();
           for (const g of api.gcs) byKind.set(g.kind, [...(byKind.get(g.kind) ?? []), g.ms]);
