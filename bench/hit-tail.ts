@@ -41,8 +41,21 @@ const { values } = parseArgs({
 interface Probe {
   loop_delay_ms: { p50: number; p99: number; p999: number; max: number; count: number };
   heap: NodeJS.MemoryUsage;
+  scavenges: number;
+  promoted_bytes: number;
   gcs: { at: number; ms: number; kind: string }[];
   stalls: { at: number; ms: number }[];
+}
+
+/** User and system CPU seconds of a process, apart (the per-hit line shows both). */
+function userSystemSeconds(pid: number): { user: number; system: number } {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { user: Number(rest[11]) / 100, system: Number(rest[12]) / 100 };
+  } catch {
+    return { user: 0, system: 0 };
+  }
 }
 
 /** Busy and total jiffies of the whole machine (all CPUs). */
@@ -140,13 +153,17 @@ async function main(): Promise<void> {
           await readProbe(p.pid, join(probeDir, `${key}.${(rounds[key] = (rounds[key] ?? -1) + 1)}.json`));
         }
         const cpu0 = everyProcess.map((p) => cpuSeconds(p.pid));
+        const apiPid = s.processes.find((p) => p.name.endsWith(':api'))?.pid;
+        const us0 = apiPid === undefined ? undefined : userSystemSeconds(apiPid);
         const m0 = machineJiffies();
         const self0 = process.cpuUsage();
         const samples: { at: number; ms: number }[] = [];
         const r = await openLoop(spec, rate, Number(values.seconds), (at, ms) => samples.push({ at, ms }));
         const m1 = machineJiffies();
         const self = process.cpuUsage(self0);
-        const cpu = everyProcess.map((p, i) => `${p.name} ${(cpuSeconds(p.pid) - cpu0[i]).toFixed(2)}`);
+        const used = everyProcess.map((p, i) => cpuSeconds(p.pid) - cpu0[i]);
+        const us1 = apiPid === undefined ? undefined : userSystemSeconds(apiPid);
+        const cpu = everyProcess.map((p, i) => `${p.name} ${used[i].toFixed(2)}`);
         const probes: Record<string, Probe | undefined> = {};
         for (const p of s.processes.filter(() => s.kind !== 'reference')) {
           const role = p.name.split(':')[1];
@@ -161,6 +178,14 @@ async function main(): Promise<void> {
           `  cpu s: ${cpu.join(', ')}, generator ${((self.user + self.system) / 1e6).toFixed(2)}, machine ${(((m1.busy - m0.busy) / (m1.total - m0.total)) * 100).toFixed(0)}% busy`,
         ];
         const api = probes.api;
+        const apiProcess = s.processes.find((p) => p.name.endsWith(':api'));
+        if (api !== undefined && apiProcess !== undefined && r.ok > 0) {
+          // Per hit, so that rounds and changes compare whatever share of the machine the API was given.
+          const apiCpuMs = used[everyProcess.indexOf(apiProcess)] * 1000;
+          lines.push(
+            `  api per hit: cpu ${(apiCpuMs / r.ok).toFixed(3)} ms (user ${((((us1?.user ?? 0) - (us0?.user ?? 0)) * 1000) / r.ok).toFixed(3)}, system ${((((us1?.system ?? 0) - (us0?.system ?? 0)) * 1000) / r.ok).toFixed(3)}); per 1000 hits: ${((api.scavenges / r.ok) * 1000).toFixed(1)} scavenges, ${(((api.promoted_bytes / r.ok) * 1000) / 1e6).toFixed(2)} MB promoted`,
+          );
+        }
         if (api !== undefined) {
           const byKind = new Map<string, number[]>();
           for (const g of api.gcs) byKind.set(g.kind, [...(byKind.get(g.kind) ?? []), g.ms]);

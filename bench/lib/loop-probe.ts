@@ -2,11 +2,12 @@
  * Preloaded into a process under test (`node --require build/bench/lib/loop-probe.js`) by
  * `npm run bench:hit-tail`: records the event loop's delay histogram (perf_hooks, 1 ms resolution), every
  * stall of the loop longer than 3 ms with its wall-clock time, and every garbage collection (kind, start,
- * duration). SIGUSR2 writes what was recorded since the last SIGUSR2 to `$LOOP_PROBE_OUT.<n>.json` and
+ * duration), and the bytes each scavenge promoted (v8.GCProfiler). SIGUSR2 writes what was recorded since the last SIGUSR2 to `$LOOP_PROBE_OUT.<n>.json` and
  * starts over. Diagnostic only; never part of the service.
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
+import { GCProfiler } from 'node:v8';
 import {
   constants,
   monitorEventLoopDelay,
@@ -34,6 +35,22 @@ if (out !== undefined) {
       gcs.push({ at: epoch(e.startTime), ms: e.duration, kind: kinds[detail?.kind ?? -1] ?? 'other' });
     }
   }).observe({ entryTypes: ['gc'] });
+  // Bytes each scavenge moved into the old generation (old and large-object spaces, after - before).
+  interface SpaceStats {
+    spaceName: string;
+    spaceUsedSize: number;
+  }
+  interface GcStat {
+    gcType: string;
+    beforeGC: { heapSpaceStatistics: SpaceStats[] };
+    afterGC: { heapSpaceStatistics: SpaceStats[] };
+  }
+  const oldUsed = (spaces: SpaceStats[]): number =>
+    spaces
+      .filter((x) => x.spaceName === 'old_space' || x.spaceName === 'large_object_space')
+      .reduce((sum, x) => sum + x.spaceUsedSize, 0);
+  let profiler = new GCProfiler();
+  profiler.start();
   const tick = 2;
   let last = performance.now();
   setInterval(() => {
@@ -61,6 +78,15 @@ if (out !== undefined) {
       if (err === null) writeFileSync(`${out}.${index}.heapprofile`, JSON.stringify(result.profile));
       startSampling();
     });
+    const stats = (profiler.stop()?.statistics ?? []) as GcStat[];
+    profiler = new GCProfiler();
+    profiler.start();
+    const scavenges = stats.filter((g) => g.gcType === 'Scavenge');
+    const promoted = scavenges.reduce(
+      (sum, g) =>
+        sum + Math.max(0, oldUsed(g.afterGC.heapSpaceStatistics) - oldUsed(g.beforeGC.heapSpaceStatistics)),
+      0,
+    );
     const h = histogram;
     const ms = (ns: number): number => ns / 1e6;
     writeFileSync(
@@ -75,6 +101,8 @@ if (out !== undefined) {
           count: h.count,
         },
         heap: process.memoryUsage(),
+        scavenges: scavenges.length,
+        promoted_bytes: promoted,
         gcs,
         stalls,
       }),

@@ -14,6 +14,7 @@ import { AuthProblems } from './auth.problems';
 import { AuthSettings } from './auth.settings';
 import { scopesOf, type AuthenticatedSubject } from './authenticated-subject';
 import type { KeyVerification } from './jwt-keys';
+import { VerifiedTokens, type TokenTimes } from './verified-tokens';
 
 export const JWT_STRATEGY = 'jwt';
 const MAX_SUBJECT_LENGTH = 256;
@@ -134,10 +135,40 @@ export function strategyOptions(settings: AuthSettings): StrategyOptionsWithoutR
   }
 }
 
+type AuthenticateArgs = Parameters<Strategy['authenticate']>;
+
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
+  /** Undefined with JWKS (see verified-tokens.ts). Plain members: passport runs a per-request Object.create(this). */
+  private readonly verified: VerifiedTokens | undefined;
+  private readonly timesOf = new WeakMap<AuthenticatedSubject, TokenTimes>();
+
   constructor(private readonly settings: AuthSettings) {
     super(strategyOptions(settings));
+    this.verified =
+      settings.verification().kind === 'jwks'
+        ? undefined
+        : new VerifiedTokens(settings.JWT_CLOCK_SKEW_SECONDS);
+  }
+
+  /** A token verified before and still in time succeeds at once; a newly verified one is remembered. */
+  override authenticate(req: AuthenticateArgs[0], options?: AuthenticateArgs[1]): void {
+    const verified = this.verified;
+    const token = verified === undefined ? null : bearerToken(req);
+    if (verified !== undefined && token !== null) {
+      const subject = verified.get(token);
+      if (subject !== undefined) {
+        this.success(subject);
+        return;
+      }
+      const success = this.success.bind(this);
+      this.success = (user: AuthenticatedSubject, info?: object) => {
+        const times = this.timesOf.get(user);
+        if (times !== undefined) verified.set(token, user, times);
+        success(user, info);
+      };
+    }
+    super.authenticate(req, options);
   }
 
   /** Runs after the signature, algorithm, iss, aud, exp and nbf checks passed. */
@@ -150,6 +181,13 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUBJECT_LENGTH) {
       throw AuthProblems.unauthorized('invalid');
     }
-    return { sub, scopes: scopesOf(payload) };
+    const subject = { sub, scopes: scopesOf(payload) };
+    // exp is a number (timeProblem), nbf and iat numbers when present (jsonwebtoken, timeProblem).
+    this.timesOf.set(subject, {
+      exp: payload.exp as number,
+      ...(typeof payload.nbf === 'number' ? { nbf: payload.nbf } : {}),
+      ...(typeof payload.iat === 'number' ? { iat: payload.iat } : {}),
+    });
+    return subject;
   }
 }

@@ -2,7 +2,9 @@
  * The caption cache over @nestjs/cache-manager's CACHE_MANAGER, whatever Keyv store sits under it
  * (Redis in queue mode, in-memory LRU in embedded mode). A cache must never slow a request down or fail
  * it: each operation has a deadline, and every failure is a logged, counted miss. cache-manager swallows
- * a store's read error (it emits a `get` event instead), so the adapter listens for it to count it.
+ * a store's read error (it emits a `get` event instead), so the adapter listens for it to count it: one
+ * listener for the adapter's life, which hands an error to the gets of that key in flight (a listener
+ * per get made every `get` event call every waiting request's listener, quadratic in a backlog).
  */
 import { Logger } from '@nestjs/common';
 import type { Cache } from 'cache-manager';
@@ -26,6 +28,8 @@ export class ManagedCaptionCache implements CaptionCache {
   private readonly opTimeoutMs: number;
   private readonly prefix: string;
   private readonly observe: CacheResultObserver;
+  /** Gets in flight by full key; a store error for the key is recorded on each. */
+  private readonly inFlight = new Map<string, { failure?: unknown }[]>();
 
   constructor(
     private readonly cache: Cache,
@@ -35,18 +39,21 @@ export class ManagedCaptionCache implements CaptionCache {
     this.opTimeoutMs = options.opTimeoutMs ?? 250;
     this.prefix = options.prefix ?? CACHE_KEY_PREFIX;
     this.observe = options.observe ?? noopObserver;
+    this.cache.on('get', (event: { key: string; error?: unknown }) => {
+      if (event.error === undefined) return;
+      for (const slot of this.inFlight.get(event.key) ?? []) slot.failure = event.error;
+    });
   }
 
   async get(key: string): Promise<CachedCaptions | undefined> {
     const full = this.prefix + key;
-    let failure: unknown;
-    const onGet = (event: { key: string; error?: unknown }): void => {
-      if (event.key === full && event.error !== undefined) failure = event.error;
-    };
-    this.cache.on('get', onGet).setMaxListeners(0);
+    const slot: { failure?: unknown } = {};
+    const slots = this.inFlight.get(full);
+    if (slots === undefined) this.inFlight.set(full, [slot]);
+    else slots.push(slot);
     try {
       const value = await this.deadline(this.cache.get<CachedCaptions>(full));
-      if (failure !== undefined) throw failure;
+      if (slot.failure !== undefined) throw slot.failure;
       this.observe(value === undefined ? 'miss' : 'hit');
       return value;
     } catch (err) {
@@ -54,7 +61,9 @@ export class ManagedCaptionCache implements CaptionCache {
       this.warning.warn('cache get failed, treated as a miss', err);
       return undefined;
     } finally {
-      this.cache.off('get', onGet);
+      const left = (this.inFlight.get(full) ?? []).filter((s) => s !== slot);
+      if (left.length === 0) this.inFlight.delete(full);
+      else this.inFlight.set(full, left);
     }
   }
 

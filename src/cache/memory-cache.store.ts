@@ -1,5 +1,6 @@
 /** Embedded mode's cache store: Keyv over a bounded in-process LRU (CACHE_MEMORY_MAX_ENTRIES). */
 import { Keyv } from 'keyv';
+import { useFastDeserialize } from './keyv-deserialize';
 import type { CacheStore } from './cache-store';
 import { LruKeyvStore } from './lru-keyv.store';
 
@@ -10,6 +11,7 @@ export class MemoryCacheStore implements CacheStore {
   constructor(maxEntries: number) {
     this.lru = new LruKeyvStore(maxEntries);
     this.keyv = new Keyv({ store: this.lru, useKeyPrefix: false, throwOnErrors: true });
+    useFastDeserialize(this.keyv);
   }
 
   ping(): Promise<void> {

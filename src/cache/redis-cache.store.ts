@@ -8,6 +8,7 @@
 import { Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import KeyvRedis, { createClient, type RedisClientType, type RedisClusterType } from '@keyv/redis';
 import { Keyv } from 'keyv';
+import { useFastDeserialize } from './keyv-deserialize';
 import { createKeyvRedisStore } from '../config/redis-connection';
 import type { RedisSettings } from '../config/redis.settings';
 import type { CacheStore } from './cache-store';
@@ -48,6 +49,7 @@ export class RedisCacheStore implements CacheStore, OnModuleInit, OnModuleDestro
     // cache-manager's module disconnects its stores on shutdown: make that the bounded close below.
     store.disconnect = () => this.close();
     this.keyv = new Keyv({ store, useKeyPrefix: false, throwOnErrors: true });
+    useFastDeserialize(this.keyv);
     this.keyv.on('error', () => undefined); // thrown to the adapter as well; logged and counted there
   }
 

@@ -86,6 +86,12 @@ function knownKeys(cls: new () => object): ReadonlySet<string> {
 }
 
 /**
+ * DTO classes an empty object was found valid for: the outcome depends on the class alone, so most
+ * requests (a form with no option field) need not run the validators again.
+ */
+const validWhenEmpty = new WeakSet<object>();
+
+/**
  * Validates a plain object against a DTO class. Unknown members are refused before class-transformer
  * sees the object, so it only ever walks the members the DTO declares.
  */
@@ -101,6 +107,8 @@ export async function validated<T extends object>(cls: new () => T, plain: unkno
     throw badRequest(`${shown.join('; ')}${unknown.length > 5 ? '; ...' : ''}`);
   }
   const dto = plainToInstance(cls, plain);
+  const empty = Object.keys(plain).length === 0;
+  if (empty && validWhenEmpty.has(cls)) return dto;
   const errors = await validate(dto, {
     whitelist: true,
     forbidNonWhitelisted: true,
@@ -112,6 +120,7 @@ export async function validated<T extends object>(cls: new () => T, plain: unkno
     );
     throw badRequest(messages.join('; '), fieldProblems(errors));
   }
+  if (empty) validWhenEmpty.add(cls);
   return dto;
 }
 

@@ -1,44 +1,58 @@
 /**
  * Throttler storage in Redis, so a subject's limit holds across API replicas: one atomic Lua script per
- * hit (INCR + PEXPIRE fixed window, plus a block key once over the limit). Redis being down must not turn
- * into 5xx: the check fails open, is logged (at most every 30 s) and counted. On a Redis Cluster
- * (REDIS_CLUSTER) both keys of a check carry the same hash tag, `{throttler:subject key}`, so the script's
- * keys share a slot while different subjects spread over the masters.
+ * check (INCRBY + PEXPIRE fixed window, plus a block key once over the limit). Checks of one key that
+ * arrive while its script call is in flight wait for it and then share the next call, which counts them
+ * as that many hits in a row (a group commit: one round trip and one script for a burst of one subject,
+ * the same answers as one call each, in arrival order). Redis being down must not turn into 5xx: the
+ * check fails open, is logged (at most every 30 s) and counted. On a Redis Cluster (REDIS_CLUSTER) both
+ * keys of a check carry the same hash tag, `{throttler:subject key}`, so the script's keys share a slot
+ * while different subjects spread over the masters.
  */
 import { Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { RedisOptions } from 'ioredis';
 import { createRedisConnection, type RedisConnection } from '../config/redis-connection';
 
-interface ThrottlerStorageRecord {
+export interface ThrottlerStorageRecord {
   totalHits: number;
   timeToExpire: number;
   isBlocked: boolean;
   timeToBlockExpire: number;
 }
 
-/** KEYS: hits, block. ARGV: window ms, limit, block ms. Returns {hits, window ms left, blocked, block ms left}. */
+/**
+ * KEYS: hits, block. ARGV: window ms, limit, block ms, n (checks in this call, in order).
+ * Returns {hits after the call, window ms left, checks counted, blocked, block ms left}. Exactly what n
+ * calls of one check each would do: while blocked, nothing is counted; otherwise checks are counted until
+ * one goes over the limit, which sets the block that the checks after it then find.
+ */
 export const THROTTLE_SCRIPT = `
 local blockLeft = redis.call('PTTL', KEYS[2])
 if blockLeft > 0 then
   local hits = tonumber(redis.call('GET', KEYS[1]) or '0')
   local left = redis.call('PTTL', KEYS[1])
   if left < 0 then left = 0 end
-  return {hits, left, 1, blockLeft}
+  return {hits, left, 0, 1, blockLeft}
 end
-local hits = redis.call('INCR', KEYS[1])
+local limit = tonumber(ARGV[2])
+local n = tonumber(ARGV[4])
+local before = tonumber(redis.call('GET', KEYS[1]) or '0')
+local counted = limit + 1 - before
+if counted < 1 then counted = 1 end
+if counted > n then counted = n end
+local hits = redis.call('INCRBY', KEYS[1], counted)
 local left = redis.call('PTTL', KEYS[1])
 if left < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
   left = tonumber(ARGV[1])
 end
-if hits > tonumber(ARGV[2]) then
+if hits > limit then
   local blockFor = tonumber(ARGV[3])
   if blockFor <= 0 then blockFor = left end
   redis.call('SET', KEYS[2], '1', 'PX', blockFor)
-  return {hits, left, 1, blockFor}
+  return {hits, left, counted, 1, blockFor}
 end
-return {hits, left, 0, 0}
+return {hits, left, counted, 0, 0}
 `;
 
 const KEY_PREFIX = 'captioner:throttle:';
@@ -50,7 +64,45 @@ type ThrottleCommand = (
   ttlMs: number,
   limit: number,
   blockMs: number,
-) => Promise<[number, number, number, number]>;
+  n: number,
+) => Promise<[number, number, number, number, number]>;
+
+/** What one call of the script answered, for the checks it counted. */
+interface ScriptReply {
+  hits: number;
+  leftMs: number;
+  counted: number;
+  blocked: boolean;
+  blockLeftMs: number;
+}
+
+/** The record of the i-th (0-based) check of a call: as if each check had been a call of its own. */
+export function recordOf(reply: ScriptReply, i: number): ThrottlerStorageRecord {
+  const timeToExpire = Math.ceil(reply.leftMs / 1000);
+  const blockSeconds = Math.ceil(reply.blockLeftMs / 1000);
+  // Checks before the last counted one passed; the last counted one is blocked if the call set a block.
+  if (i < reply.counted - 1 || (i === reply.counted - 1 && !reply.blocked)) {
+    return {
+      totalHits: reply.hits - reply.counted + 1 + i,
+      timeToExpire,
+      isBlocked: false,
+      timeToBlockExpire: 0,
+    };
+  }
+  return { totalHits: reply.hits, timeToExpire, isBlocked: true, timeToBlockExpire: blockSeconds };
+}
+
+interface Batch {
+  ttlMs: number;
+  limit: number;
+  blockMs: number;
+  waiters: { resolve: (r: ThrottlerStorageRecord) => void }[];
+}
+
+/** Per key: the call in flight (if any) and the checks waiting for the next one. */
+interface Lane {
+  next?: Batch;
+}
 
 export interface RedisThrottlerStorageOptions {
   /** Called once per check that failed open (metrics). */
@@ -66,6 +118,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleInit, On
   private readonly logger = new Logger(RedisThrottlerStorage.name);
   private readonly redis: RedisConnection;
   private lastErrorLog = 0;
+  private readonly lanes = new Map<string, Lane>();
 
   constructor(
     url: string,
@@ -107,26 +160,67 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleInit, On
     throttlerName: string,
   ): Promise<ThrottlerStorageRecord> {
     const base = `${KEY_PREFIX}{${throttlerName}:${key}}`;
+    const ttlMs = Math.max(1, Math.round(ttl));
+    const blockMs = Math.round(blockDuration);
+    // Settings are part of the lane: checks share a call only if they would send the same arguments.
+    const laneKey = `${base}|${ttlMs}|${limit}|${blockMs}`;
+    return new Promise((resolve) => {
+      const lane = this.lanes.get(laneKey);
+      if (lane !== undefined) {
+        // A call for this key is in flight: wait for it, then go in the next one.
+        lane.next ??= { ttlMs, limit, blockMs, waiters: [] };
+        lane.next.waiters.push({ resolve });
+        return;
+      }
+      const batch: Batch = { ttlMs, limit, blockMs, waiters: [{ resolve }] };
+      this.lanes.set(laneKey, {});
+      void this.run(laneKey, base, batch);
+    });
+  }
+
+  /** Sends one batch, then the one that gathered meanwhile, until none is waiting. */
+  private async run(laneKey: string, base: string, first: Batch): Promise<void> {
+    let batch: Batch | undefined = first;
+    while (batch !== undefined) {
+      await this.send(base, batch);
+      const lane = this.lanes.get(laneKey);
+      batch = lane?.next;
+      if (lane !== undefined) lane.next = undefined;
+    }
+    this.lanes.delete(laneKey);
+  }
+
+  private async send(base: string, batch: Batch): Promise<void> {
+    const n = batch.waiters.length;
     try {
       const command = (this.redis as unknown as { captionerThrottle: ThrottleCommand }).captionerThrottle;
-      const [hits, leftMs, blocked, blockLeftMs] = await command.call(
+      const [hits, leftMs, counted, blocked, blockLeftMs] = await command.call(
         this.redis,
         `${base}:hits`,
         `${base}:block`,
-        Math.max(1, Math.round(ttl)),
-        limit,
-        Math.round(blockDuration),
+        batch.ttlMs,
+        batch.limit,
+        batch.blockMs,
+        n,
       );
-      return {
-        totalHits: Number(hits),
-        timeToExpire: Math.ceil(Number(leftMs) / 1000),
-        isBlocked: Number(blocked) === 1,
-        timeToBlockExpire: Math.ceil(Number(blockLeftMs) / 1000),
+      const reply: ScriptReply = {
+        hits: Number(hits),
+        leftMs: Number(leftMs),
+        counted: Number(counted),
+        blocked: Number(blocked) === 1,
+        blockLeftMs: Number(blockLeftMs),
       };
+      batch.waiters.forEach((w, i) => w.resolve(recordOf(reply, i)));
     } catch (err) {
-      this.options.onFailOpen?.();
+      for (let i = 0; i < n; i++) this.options.onFailOpen?.();
       this.logRateLimited(`rate limit not enforced, throttler Redis failed: ${(err as Error).message}`);
-      return { totalHits: 0, timeToExpire: Math.ceil(ttl / 1000), isBlocked: false, timeToBlockExpire: 0 };
+      const open = {
+        totalHits: 0,
+        timeToExpire: Math.ceil(batch.ttlMs / 1000),
+        isBlocked: false,
+        timeToBlockExpire: 0,
+      };
+      for (const w of batch.waiters) w.resolve({ ...open });
     }
   }
 

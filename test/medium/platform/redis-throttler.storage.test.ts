@@ -54,6 +54,28 @@ describe('RedisThrottlerStorage on the shared Redis', () => {
     assert.equal((await a.increment(key, 60_000, 3, 60_000, 'default')).isBlocked, true);
   });
 
+  test('bursts of one subject on two replicas: exactly the limit passes, each count given once', async (t) => {
+    if (skip) return t.skip(skip);
+    const [a, b] = [await open(), await open()];
+    const key = randomUUID();
+    // Each storage sends one call and gathers the rest of its burst into the next one.
+    const records = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        (i % 2 === 0 ? a : b).increment(key, 60_000, 25, 60_000, 'default'),
+      ),
+    );
+    const passed = records.filter((r) => !r.isBlocked).map((r) => r.totalHits);
+    assert.deepEqual(
+      passed.sort((x, y) => x - y),
+      Array.from({ length: 25 }, (_, i) => i + 1),
+    );
+    for (const r of records.filter((x) => x.isBlocked)) assert.equal(r.totalHits, 26);
+    // Blocked checks did not count: the next one still reads the window's 26.
+    const later = await a.increment(key, 60_000, 25, 60_000, 'default');
+    assert.equal(later.isBlocked, true);
+    assert.equal(later.totalHits, 26);
+  });
+
   test('the window and the block expire; blocked hits do not extend the block', async (t) => {
     if (skip) return t.skip(skip);
     const storage = await open();
