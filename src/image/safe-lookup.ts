@@ -5,6 +5,7 @@
  * (DNS rebinding) is still refused. The resolver is injectable so tests never send packets.
  */
 import { promises as dns, type LookupAddress, type LookupOptions } from 'node:dns';
+import { Agent } from 'undici';
 import { checkAddress, type AddressPolicy } from './address-policy';
 
 export type Resolver = (host: string) => Promise<LookupAddress[]>;
@@ -66,4 +67,24 @@ export function createSafeLookup(policy: AddressPolicy, resolver: Resolver = sys
       (err: unknown) => callback(err as NodeJS.ErrnoException, ''),
     );
   };
+}
+
+/**
+ * An undici Agent whose every connection goes through the address policy (createSafeLookup), with one
+ * deadline for connect, headers and body: the outbound client of the URL fetcher and the webhook sender.
+ */
+export function createGuardedAgent(o: {
+  policy: AddressPolicy;
+  resolver?: Resolver;
+  timeoutMs: number;
+  keepAliveTimeout: number;
+  connections: number;
+}): Agent {
+  return new Agent({
+    connect: { lookup: createSafeLookup(o.policy, o.resolver ?? systemResolver), timeout: o.timeoutMs },
+    headersTimeout: o.timeoutMs,
+    bodyTimeout: o.timeoutMs,
+    keepAliveTimeout: o.keepAliveTimeout,
+    connections: o.connections,
+  });
 }

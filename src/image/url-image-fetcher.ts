@@ -4,11 +4,11 @@
  * resolved address; redirects followed by hand, each hop re-checked; one deadline for the whole fetch;
  * the body streamed against a byte cap and aborted as soon as it is exceeded.
  */
-import { Agent, request } from 'undici';
+import { request, type Agent } from 'undici';
 import type { AppError } from '../common/app-error';
 import { checkAddress, checkHost, parseIp, stripBrackets, type AddressPolicy } from './address-policy';
 import { ImageProblem } from './image.errors';
-import { AddressRefusedError, createSafeLookup, systemResolver, type Resolver } from './safe-lookup';
+import { AddressRefusedError, createGuardedAgent, type Resolver } from './safe-lookup';
 
 export interface UrlFetchOptions {
   policy: AddressPolicy;
@@ -24,13 +24,10 @@ export class UrlImageFetcher {
   private readonly agent: Agent;
 
   constructor(private readonly options: UrlFetchOptions) {
-    this.agent = new Agent({
-      connect: {
-        lookup: createSafeLookup(options.policy, options.resolver ?? systemResolver),
-        timeout: options.timeoutMs,
-      },
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
+    this.agent = createGuardedAgent({
+      policy: options.policy,
+      resolver: options.resolver,
+      timeoutMs: options.timeoutMs,
       keepAliveTimeout: 1000,
       connections: 16,
     });

@@ -7,10 +7,10 @@
  * included), a timeout, a reset or a refused connection is worth a retry.
  */
 import type { OnModuleDestroy } from '@nestjs/common';
-import { Agent, request } from 'undici';
+import { request, type Agent } from 'undici';
 import { Webhook } from 'standardwebhooks';
 import type { AddressPolicy } from '../image/address-policy';
-import { AddressRefusedError, createSafeLookup, systemResolver, type Resolver } from '../image/safe-lookup';
+import { AddressRefusedError, createGuardedAgent, type Resolver } from '../image/safe-lookup';
 import type { WebhookAttempt, WebhookDelivery, WebhookSender } from './webhook-sender.port';
 import { checkWebhookUrl } from './webhook-address-policy';
 
@@ -30,13 +30,10 @@ export class StandardWebhookSender implements WebhookSender, OnModuleDestroy {
 
   constructor(private readonly options: WebhookSenderOptions) {
     this.signer = options.secret === undefined ? undefined : new Webhook(options.secret);
-    this.agent = new Agent({
-      connect: {
-        lookup: createSafeLookup(options.policy, options.resolver ?? systemResolver),
-        timeout: options.timeoutMs,
-      },
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
+    this.agent = createGuardedAgent({
+      policy: options.policy,
+      resolver: options.resolver,
+      timeoutMs: options.timeoutMs,
       keepAliveTimeout: 4000,
       connections: 32,
     });

@@ -1,28 +1,14 @@
 /** `npm run caption -- A B C --batch`: one model call for all images gives what one call per image gives. */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { imagesDir, repoRoot, tinyModelPath } from '../../helpers/paths';
+import { runCli, type CliRun } from '../../helpers/run-cli';
 
 const CLI = join(repoRoot, 'dist', 'cli', 'caption.js');
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  assert.ok(existsSync(CLI), `${CLI} is missing: run \`npm run build\` first`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: repoRoot,
-      env: process.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+function run(args: string[]): Promise<CliRun> {
+  return runCli(CLI, args);
 }
 
 test('caption --batch (int8): the same captions and confidences as one call per image, bad files reported', async () => {

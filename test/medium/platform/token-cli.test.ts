@@ -1,34 +1,22 @@
 /** `npm run token`: only the token on stdout, signed with the configured secret or private key. */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
 import { jwtVerify } from 'jose';
 import { repoRoot } from '../../helpers/paths';
+import { runCli, type CliRun } from '../../helpers/run-cli';
 import { rsaKeyPair } from '../../unit/common/tokens';
 
 const CLI = join(repoRoot, 'dist', 'cli', 'token.js');
 const SECRET = 'token-cli-test-secret-0123456789-abcdefgh';
 
-function run(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  assert.ok(existsSync(CLI), `${CLI} is missing: run \`npm run build\` first`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: repoRoot,
-      env: { PATH: process.env.PATH ?? '', JWT_ISSUER: 'iss-test', JWT_AUDIENCE: 'aud-test', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+function run(args: string[], env: Record<string, string>): Promise<CliRun> {
+  return runCli(CLI, args, {
+    PATH: process.env.PATH ?? '',
+    JWT_ISSUER: 'iss-test',
+    JWT_AUDIENCE: 'aud-test',
+    ...env,
   });
 }
 

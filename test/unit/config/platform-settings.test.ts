@@ -3,21 +3,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AuthSettings } from '../../../src/auth/auth.settings';
 import { HttpSettings } from '../../../src/config/http.settings';
-import { ConfigError, loadSettings } from '../../../src/config/load-settings';
+import { loadSettings } from '../../../src/config/load-settings';
 import { RateLimitSettings } from '../../../src/throttling/rate-limit.settings';
 import { ecKeyPair, rsaKeyPair } from '../common/tokens';
+import { configError } from '../../helpers/config-error';
 
 const SECRET = 'a-development-secret-of-at-least-32-characters';
-
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  assert.fail('expected a ConfigError');
-}
 
 test('HttpSettings: defaults of .env.example; bad values named', () => {
   const s = loadSettings(HttpSettings, {});

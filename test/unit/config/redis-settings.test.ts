@@ -1,18 +1,9 @@
 /** Redis settings: the cluster flags, seed-node lists, and the BullMQ prefix they imply. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, loadSettings } from '../../../src/config/load-settings';
+import { loadSettings } from '../../../src/config/load-settings';
 import { bullPrefix, RedisSettings, redisUrls } from '../../../src/config/redis.settings';
-
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  assert.fail('expected a ConfigError');
-}
+import { configError } from '../../helpers/config-error';
 
 test('standalone by default: BullMQ keeps its default prefix', () => {
   const s = loadSettings(RedisSettings, { REDIS_URL: 'redis://r:6379' });
