@@ -1,6 +1,6 @@
 /**
  * `npm run bench:hit-tail [-- --systems reference,queue-fp32] [--rate N] [--seconds S] [--rounds R]
- *  [--no-closed] [--node-args "..."] [--profile DIR] [--keep-logs] [--heap-profile] [--ab "node args"]`
+ *  [--no-closed] [--node-args "..."] [--profile DIR] [--keep-logs] [--heap-profile] [--ab="--flag ..."] (the = is needed: the value starts with a dash)`
  *
  * Where the cache-hit path's tail comes from: the benchmark's open-loop hit workload (evenly spaced
  * arrivals, latency from the due time) against each system, with our processes preloaded with
