@@ -1,6 +1,6 @@
 /**
  * Builds the API application on Fastify without listening: main.ts listens on PORT, e2e tests on port 0.
- * Everything HTTP-wide lives here: body and multipart limits, receive timeouts and the slowest body,
+ * Everything HTTP-wide lives here: body limits (JSON and multipart, each received whole), receive timeouts and the slowest body,
  * proxy trust, request ids, security headers, authentication before the body, the JSON depth limit,
  * /api prefix and URI versioning, validation, the problem+json filter, metrics, docs and the drain.
  */
@@ -23,24 +23,12 @@ import { MetricsService } from '../metrics/metrics.service';
 import { setupDocs } from './docs';
 import { DrainingFastifyAdapter } from './draining-fastify.adapter';
 import { useDepthLimitedJsonParser } from './json-body.parser';
+import { useBufferedMultipartParser } from './multipart-body.parser';
 import { requestIdFor } from './request-id';
 import { installMinimumBodyRate, requestLimitOptions } from './request-limits';
 import { installResponseHeaders, registerSecurityHeaders } from './security-headers';
 
 export const API_PREFIX = 'api';
-
-/** Multipart limits: one file (`image`) and a handful of small option fields. */
-export function multipartLimits(maxUploadBytes: number): Record<string, number> {
-  return {
-    fileSize: maxUploadBytes,
-    files: 1,
-    fields: 8,
-    parts: 10,
-    fieldSize: 4096,
-    fieldNameSize: 64,
-    headerPairs: 32,
-  };
-}
 
 /**
  * Trust exactly `hops` proxies in front of the API: the client address is the entry of X-Forwarded-For
@@ -68,7 +56,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
       bodyLimit: image.maxJsonBodyBytes,
       genReqId: requestIdFor,
       return503OnClosing: false,
-      multipart: { limits: multipartLimits(image.MAX_UPLOAD_BYTES), throwFileSizeLimit: true },
+      // multipart/form-data is received whole by our own parser (useBufferedMultipartParser), not streamed.
+      multipart: false,
       ...requestLimitOptions(http),
     },
     http.SHUTDOWN_DRAIN_TIMEOUT_MS,
@@ -99,6 +88,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   if (strategy) installEarlyAuth(fastify, strategy);
   installMinimumBodyRate(fastify, http, rootLogger);
   useDepthLimitedJsonParser(app, image.maxJsonBodyBytes);
+  useBufferedMultipartParser(fastify, image.maxMultipartBodyBytes);
   installHttpMetrics(fastify, app.get(MetricsService, { strict: false }));
 
   app.setGlobalPrefix(API_PREFIX, {

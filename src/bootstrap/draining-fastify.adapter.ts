@@ -10,10 +10,9 @@
 import { Logger } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyReply, FastifyServerOptions } from 'fastify';
-import type { FastifyMultipartOptions } from '@fastify/multipart';
 import { CommonProblems, PROBLEM_CONTENT_TYPE, problemBody } from '../common/problem/problem';
 
-export type AdapterOptions = FastifyServerOptions & { multipart?: boolean | FastifyMultipartOptions };
+export type AdapterOptions = FastifyServerOptions & { multipart?: false };
 
 /** Paths answered normally while draining. */
 const SERVED_WHILE_DRAINING = new Set(['/health/live']);

@@ -13,6 +13,7 @@ import { AppError } from '../common/app-error';
 import { codedProblem } from '../common/problem/problem-catalog';
 import { parseIdempotencyKey } from '../idempotency/idempotency-key';
 import { ImageIntake, type ImageSource } from '../image/image-intake.service';
+import { isBufferedMultipart } from '../image/multipart-image.reader';
 import { fieldProblems, type FieldProblem } from '../common/validation.pipe';
 import {
   GENERATION_BOUNDS,
@@ -175,8 +176,8 @@ export class CaptionRequestParser {
     const preferAsync = prefer.respondAsync;
     const waitSeconds = prefer.waitSeconds;
     const http = httpOptions(req);
-    if (typeof req.isMultipart === 'function' && req.isMultipart()) {
-      const form = await this.intake.readMultipart(req, FORM_FIELDS);
+    if (isBufferedMultipart(req.headers['content-type'], req.body)) {
+      const form = this.intake.readMultipart(req.body, req.headers['content-type'], FORM_FIELDS);
       const fields: Record<string, unknown> = { ...form.fields };
       for (const name of GENERATION_FORM_FIELDS) {
         const text = fields[name];

@@ -1,13 +1,12 @@
 /** The image module's one entry point for the use case: bytes from any transport, then prepared. */
 import { Inject, Injectable, Optional, type OnModuleDestroy } from '@nestjs/common';
-import type { FastifyRequest } from 'fastify';
 import { MODEL_IMAGE_SIZE, type DecodedImage } from './decode-image';
 import { emptyPolicy, parseAddressRules } from './address-policy';
 import { decodeStrictBase64 } from './base64-image';
 import { ImageProblem } from './image.errors';
 import { ImageSettings } from './image.settings';
 import { ImagePreparer, sha256Hex } from './image-preparer';
-import { readMultipartImage, type MultipartImage } from './multipart-image.reader';
+import { parseMultipartImage, type MultipartImage } from './multipart-image.reader';
 import type { Resolver } from './safe-lookup';
 import { DecodeBudget, DecodeBudgetTimeout } from './decode-budget';
 import { UrlImageFetcher } from './url-image-fetcher';
@@ -57,8 +56,13 @@ export class ImageIntake implements OnModuleDestroy {
     await this.fetcher.close();
   }
 
-  readMultipart(req: FastifyRequest, fieldNames: readonly string[]): Promise<MultipartImage> {
-    return readMultipartImage(req, {
+  /** The image and fields of a multipart/form-data body (received whole by Fastify). */
+  readMultipart(
+    body: Buffer,
+    contentType: string | undefined,
+    fieldNames: readonly string[],
+  ): MultipartImage {
+    return parseMultipartImage(body, contentType, {
       maxFileBytes: this.settings.MAX_UPLOAD_BYTES,
       fieldNames,
       // A hard cap on any text field, above every field's own limit (webhook_url: 2048 characters), so

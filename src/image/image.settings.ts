@@ -76,4 +76,12 @@ export class ImageSettings {
   get maxJsonBodyBytes(): number {
     return Math.ceil(this.MAX_UPLOAD_BYTES / 3) * 4 + 64 * 1024;
   }
+
+  /**
+   * Largest multipart/form-data body: the largest upload plus room for the option fields (4 KiB each at
+   * most) and the parts' headers. The form reader refuses a file over MAX_UPLOAD_BYTES with its own 413.
+   */
+  get maxMultipartBodyBytes(): number {
+    return this.MAX_UPLOAD_BYTES + 128 * 1024;
+  }
 }

@@ -1,6 +1,6 @@
 /**
  * Maps anything thrown while serving a request to a problem: coded domain errors, Nest HTTP exceptions,
- * Fastify and @fastify/multipart errors. Anything else is unexpected: a generic 500, never its message.
+ * Fastify's errors. Anything else is unexpected: a generic 500, never its message.
  */
 import { HttpException, NotFoundException } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
@@ -41,7 +41,7 @@ function byStatus(status: number): { code: string; title: string } {
   return BY_STATUS[status] ?? { code: status >= 500 ? 'internal' : `http.${status}`, title: 'Error' };
 }
 
-/** Fastify's own and @fastify/multipart's error codes, with the status and wording this API uses. */
+/** Fastify's own error codes, with the status and wording this API uses. */
 const FASTIFY_PROBLEMS: Record<string, { status: number; code: string; title: string; detail: string }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: {
     status: 413,
@@ -73,59 +73,7 @@ const FASTIFY_PROBLEMS: Record<string, { status: number; code: string; title: st
     title: 'Malformed JSON',
     detail: 'The body is not valid JSON.',
   },
-  FST_REQ_FILE_TOO_LARGE: {
-    status: 413,
-    code: 'request.too_large',
-    title: 'Request too large',
-    detail: 'The uploaded file is larger than this server accepts.',
-  },
-  FST_FILES_LIMIT: {
-    status: 413,
-    code: 'request.too_many_parts',
-    title: 'Too many files',
-    detail: 'Send exactly one file, in the field `image`.',
-  },
-  FST_FIELDS_LIMIT: {
-    status: 413,
-    code: 'request.too_many_parts',
-    title: 'Too many fields',
-    detail: 'The form has more fields than this endpoint accepts.',
-  },
-  FST_PARTS_LIMIT: {
-    status: 413,
-    code: 'request.too_many_parts',
-    title: 'Too many parts',
-    detail: 'The form has more parts than this endpoint accepts.',
-  },
-  FST_INVALID_MULTIPART_CONTENT_TYPE: {
-    status: 415,
-    code: 'request.unsupported_media_type',
-    title: 'Unsupported media type',
-    detail: 'This endpoint expects multipart/form-data here.',
-  },
-  FST_INVALID_JSON_FIELD_ERROR: {
-    status: 400,
-    code: 'request.malformed_multipart',
-    title: 'Malformed form field',
-    detail: 'A form field declared as JSON is not valid JSON.',
-  },
-  FST_PROTO_VIOLATION: {
-    status: 400,
-    code: 'request.malformed_multipart',
-    title: 'Malformed form field',
-    detail: 'A form field name is not allowed.',
-  },
-  FST_MP_PREMATURE_CLOSE: {
-    status: 400,
-    code: 'request.malformed_multipart',
-    title: 'Incomplete multipart body',
-    detail: 'The request ended before the multipart body was complete.',
-  },
 };
-
-/** Messages of busboy (under @fastify/multipart): malformed client input, not server faults. */
-const MALFORMED_MULTIPART =
-  /^(Multipart: Boundary not found|Unexpected end of (form|multipart data)|Malformed part header|.* terminated early due to unexpected end of multipart data)/;
 
 interface CodedError {
   code?: unknown;
@@ -147,7 +95,7 @@ function httpExceptionDetail(exception: HttpException, status: number): string {
   return status === 404 ? 'The requested resource does not exist.' : byStatus(status).title;
 }
 
-/** Fastify, @fastify/multipart and busboy errors: client mistakes with a status of their own. */
+/** Fastify's errors: client mistakes with a status of their own. */
 function fromCodedError(error: unknown): ProblemShape | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const e = error as CodedError;
@@ -166,14 +114,6 @@ function fromCodedError(error: unknown): ProblemShape | undefined {
   if (code?.startsWith('FST_') && status !== undefined && status >= 400 && status < 500) {
     const { code: problemCode, title } = byStatus(status);
     return { code: problemCode, status, title, detail: typeof e.message === 'string' ? e.message : title };
-  }
-  if (typeof e.message === 'string' && MALFORMED_MULTIPART.test(e.message)) {
-    return {
-      code: 'request.malformed_multipart',
-      status: 400,
-      title: 'Malformed multipart body',
-      detail: 'The multipart/form-data body could not be parsed.',
-    };
   }
   return undefined;
 }

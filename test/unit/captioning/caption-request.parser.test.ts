@@ -1,14 +1,14 @@
-/** The request parser behind a bare Fastify with @fastify/multipart: what is accepted and what is refused. */
+/** The request parser behind a bare Fastify with the API's multipart body parser: what is accepted and what is refused. */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Fastify, { type FastifyInstance } from 'fastify';
-import fastifyMultipart from '@fastify/multipart';
 import { AppError } from '../../../src/common/app-error';
 import {
   CaptionRequestParser,
   parsePrefer,
   prefersAsync,
 } from '../../../src/captioning/caption-request.parser';
+import { useBufferedMultipartParser } from '../../../src/bootstrap/multipart-body.parser';
 import { ImageIntake } from '../../../src/image/image-intake.service';
 import { ImageSettings } from '../../../src/image/image.settings';
 import { multipart } from '../../helpers/multipart';
@@ -34,7 +34,7 @@ before(async () => {
   });
   const bare = new CaptionRequestParser(new ImageIntake(settings));
   app = Fastify();
-  await app.register(fastifyMultipart);
+  useBufferedMultipartParser(app, settings.maxMultipartBodyBytes);
   app.post('/parse', async (req, reply) => {
     try {
       const c = await (req.headers['x-no-webhooks'] === undefined ? parser : bare).parse(req);

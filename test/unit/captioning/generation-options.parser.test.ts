@@ -2,9 +2,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Fastify, { type FastifyInstance } from 'fastify';
-import fastifyMultipart from '@fastify/multipart';
 import { AppError } from '../../../src/common/app-error';
 import { CaptionRequestParser } from '../../../src/captioning/caption-request.parser';
+import { useBufferedMultipartParser } from '../../../src/bootstrap/multipart-body.parser';
 import { ImageIntake } from '../../../src/image/image-intake.service';
 import { ImageSettings } from '../../../src/image/image.settings';
 import { GENERATION_BOUNDS, generationOptionsDescription } from '../../../src/model/caption-model.port';
@@ -17,7 +17,7 @@ before(async () => {
     new ImageIntake(Object.assign(new ImageSettings(), { MAX_UPLOAD_BYTES: 4096 })),
   );
   app = Fastify();
-  await app.register(fastifyMultipart);
+  useBufferedMultipartParser(app, 1024 * 1024);
   app.post('/parse', async (req, reply) => {
     try {
       return { options: (await parser.parse(req)).options };

@@ -5,6 +5,7 @@ import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-va
 import type { FastifyRequest } from 'fastify';
 import { Auth, CurrentSubject } from '../../../src/auth';
 import { AppError } from '../../../src/common/app-error';
+import { isBufferedMultipart, parseMultipartImage } from '../../../src/image/multipart-image.reader';
 import { ModelError, type ModelErrorCode } from '../../../src/model/model.errors';
 
 export class ProbeBody {
@@ -72,13 +73,14 @@ export class ProbeController {
   }
 
   @Post('upload')
-  async upload(@Req() req: FastifyRequest): Promise<{ bytes: number; fields: string[] }> {
-    let bytes = 0;
-    const fields: string[] = [];
-    for await (const part of req.parts()) {
-      if (part.type === 'file') bytes += (await part.toBuffer()).length;
-      else fields.push(part.fieldname);
-    }
-    return { bytes, fields };
+  upload(@Req() req: FastifyRequest): { bytes: number; fields: string[] } {
+    if (!isBufferedMultipart(req.headers['content-type'], req.body))
+      throw new AppError({ code: 'request.unsupported_media_type', status: 415, title: 'x', detail: 'x' });
+    const form = parseMultipartImage(req.body, req.headers['content-type'], {
+      maxFileBytes: 4096,
+      fieldNames: ['prompt', 'mode'],
+      maxFieldBytes: 4096,
+    });
+    return { bytes: form.bytes.length, fields: Object.keys(form.fields) };
   }
 }

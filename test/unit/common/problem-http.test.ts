@@ -176,7 +176,7 @@ describe('errors over HTTP are problem+json', () => {
       payload,
     });
     assert.equal(res.statusCode, 413);
-    assert.equal(res.json().type, 'urn:captioner:problem:request.too_large');
+    assert.equal(res.json().type, 'urn:captioner:problem:image.too_large');
   });
 
   test('a second file is a 413 problem', async () => {
@@ -191,11 +191,14 @@ describe('errors over HTTP are problem+json', () => {
       payload,
     });
     assert.equal(res.statusCode, 413);
-    assert.equal(res.json().type, 'urn:captioner:problem:request.too_many_parts');
+    assert.equal(res.json().type, 'urn:captioner:problem:image.too_large');
   });
 
   test('too many fields is a 413 problem', async () => {
-    const parts = Array.from({ length: 12 }, (_, i) => ({ name: `f${i}`, body: 'v' }));
+    const parts = Array.from({ length: 12 }, (_, i) => ({
+      name: i % 2 === 0 ? 'prompt' : 'mode',
+      body: 'v',
+    }));
     const { payload, type } = boundary(parts);
     const res = await t.app.inject({
       method: 'POST',
