@@ -1,6 +1,6 @@
 /**
  * `npm run bench:hit-tail [-- --systems reference,queue-fp32] [--rate N] [--seconds S] [--rounds R]
- *  [--no-closed] [--node-args "..."] [--profile DIR] [--keep-logs] [--heap-profile] [--ab="--flag ..."] (the = is needed: the value starts with a dash)`
+ *  [--no-closed] [--node-args "..."] [--profile DIR] [--keep-logs] [--heap-profile | --heap-all] [--ab="--flag ..."] (the = is needed: the value starts with a dash)`
  *
  * Where the cache-hit path's tail comes from: the benchmark's open-loop hit workload (evenly spaced
  * arrivals, latency from the due time) against each system, with our processes preloaded with
@@ -33,6 +33,7 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     'keep-logs': { type: 'boolean', default: false },
     'heap-profile': { type: 'boolean', default: false },
+    'heap-all': { type: 'boolean', default: false },
     ab: { type: 'string' },
     photos: { type: 'string', default: join(root, '..', 'shared', 'images', 'photos') },
   },
@@ -98,7 +99,12 @@ async function main(): Promise<void> {
       nodeArgs: ['--require', probeJs, ...extraArgs, ...(id.endsWith('+ab') ? abArgs : [])],
       env: {
         LOOP_PROBE_OUT: join(probeDir, `${id}-${role}`),
-        ...(values['heap-profile'] ? { LOOP_PROBE_HEAP: '1' } : {}),
+        // --heap-profile: what was promoted; --heap-all: every allocation (young garbage included).
+        ...(values['heap-all']
+          ? { LOOP_PROBE_HEAP: 'all' }
+          : values['heap-profile']
+            ? { LOOP_PROBE_HEAP: '1' }
+            : {}),
       },
     }),
   };

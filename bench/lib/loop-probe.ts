@@ -60,12 +60,15 @@ if (out !== undefined) {
     last = now;
   }, tick).unref();
   // LOOP_PROBE_HEAP=1: also a sampling heap profile of what was promoted (objects that outlived the
-  // young generation and were then freed by a mark-compact), written next to each snapshot.
-  const session = process.env.LOOP_PROBE_HEAP === '1' ? new Session() : undefined;
+  // young generation and were then freed by a mark-compact), written next to each snapshot;
+  // LOOP_PROBE_HEAP=all: of everything allocated (young garbage included), for allocation per request.
+  const heapMode = process.env.LOOP_PROBE_HEAP;
+  const session = heapMode === '1' || heapMode === 'all' ? new Session() : undefined;
   const startSampling = (): void =>
     session?.post('HeapProfiler.startSampling', {
       samplingInterval: 16384,
       includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: heapMode === 'all',
     });
   session?.connect();
   startSampling();
