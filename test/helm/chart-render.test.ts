@@ -20,7 +20,6 @@ import {
   type Rendered,
   type ValuesInput,
 } from './helm-harness';
-import { API_NODE_FLAGS } from '../../src/bootstrap/node-flags';
 
 const API = `${FULLNAME}-api`;
 const WORKER = `${FULLNAME}-worker`;
@@ -89,7 +88,7 @@ for (const profile of Object.keys(PROFILES)) {
           );
         }
       }
-      assert.deepEqual(r.container(API, 'api').command, ['node', ...API_NODE_FLAGS, 'dist/main.js']);
+      assert.deepEqual(r.container(API, 'api').command, ['node', 'dist/main.js']);
       assert.deepEqual(r.container(WORKER, 'worker').command, ['node', 'dist/worker.js']);
     });
 
