@@ -2,7 +2,8 @@
  * The systems under test, each started on loopback ports with its own Redis database on the benchmark's
  * private redis-server:
  * - `reference`: bench/reference/server.py (FastAPI + uvicorn + redis-py + PyTorch generate);
- * - `queue-<variant>`: our API (node dist/main.js) + one worker (node dist/worker.js) on BullMQ;
+ * - `queue-<variant>`: our API (node dist/main.js, with the flags it is deployed with) + one worker
+ *   (node dist/worker.js) on BullMQ;
  * - `embedded-<variant>`: our API alone with no REDIS_URL (in-memory cache, in-process jobs and model).
  */
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { SignJWT } from 'jose';
 import { Agent, request } from 'undici';
 import { freePort, startProcess, stopProcess, waitUntil, type Managed } from './proc';
 import { multipart } from './images';
+import { API_NODE_FLAGS } from '../../src/bootstrap/node-flags';
 
 export type SystemKind = 'reference' | 'queue' | 'embedded';
 export type Variant = 'fp32' | 'int8';
@@ -281,7 +283,7 @@ export class OursSystem extends System {
     const api = startProcess(
       `${this.id}:api`,
       process.execPath,
-      [...this.nodeArgs('api'), join(dist, 'main.js')],
+      [...API_NODE_FLAGS, ...this.nodeArgs('api'), join(dist, 'main.js')],
       {
         env: { ...env, ...this.extraEnv('api'), MANAGEMENT_PORT: String(this.apiManagementPort) },
         cwd: this.ctx.root,

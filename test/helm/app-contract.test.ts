@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
+import { API_NODE_FLAGS } from '../../src/bootstrap/node-flags';
 import {
   CHART,
   FULLNAME,
@@ -213,7 +214,7 @@ describe('Dockerfiles agree with the chart', () => {
   }
 
   test('commands: Dockerfile runs the API, Dockerfile.gpu the worker, as the chart and package.json do', () => {
-    assert.deepEqual(cmd('Dockerfile'), ['node', 'dist/main.js']);
+    assert.deepEqual(cmd('Dockerfile'), ['node', ...API_NODE_FLAGS, 'dist/main.js']);
     assert.deepEqual(cmd('Dockerfile.gpu'), ['node', 'dist/worker.js']);
     assert.deepEqual(values.api.command, cmd('Dockerfile'));
     assert.deepEqual(values.worker.command, cmd('Dockerfile.gpu'));
@@ -221,6 +222,10 @@ describe('Dockerfiles agree with the chart', () => {
       .scripts;
     assert.equal(scripts.start, cmd('Dockerfile').join(' '));
     assert.equal(scripts['start:worker'], cmd('Dockerfile.gpu').join(' '));
+    // The ECS task definition of docs/deploy-ecs.md: its API container's command.
+    const ecs = /"command": (\[[^\]]*"dist\/main\.js"\])/.exec(readProjectFile('docs/deploy-ecs.md'));
+    assert.ok(ecs, 'docs/deploy-ecs.md has no API command');
+    assert.deepEqual(JSON.parse(ecs[1]), cmd('Dockerfile'));
   });
 
   test('ports: EXPOSE == .env.example defaults == chart container ports', () => {

@@ -20,6 +20,7 @@ import {
   type Rendered,
   type ValuesInput,
 } from './helm-harness';
+import { API_NODE_FLAGS } from '../../src/bootstrap/node-flags';
 
 const API = `${FULLNAME}-api`;
 const WORKER = `${FULLNAME}-worker`;
@@ -88,7 +89,7 @@ for (const profile of Object.keys(PROFILES)) {
           );
         }
       }
-      assert.deepEqual(r.container(API, 'api').command, ['node', 'dist/main.js']);
+      assert.deepEqual(r.container(API, 'api').command, ['node', ...API_NODE_FLAGS, 'dist/main.js']);
       assert.deepEqual(r.container(WORKER, 'worker').command, ['node', 'dist/worker.js']);
     });
 

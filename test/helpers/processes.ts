@@ -10,6 +10,7 @@ import { repoRoot, tinyModelPath } from './paths';
 import { freePort } from './redis';
 import { sleep } from './time';
 import { TEST_JWT_SECRET } from './tokens';
+import { API_NODE_FLAGS } from '../../src/bootstrap/node-flags';
 
 const children = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -127,7 +128,9 @@ function entry(file: string): string {
 
 async function launch(name: string, file: string, env: Env, port: number): Promise<ServiceProcess> {
   const managementPort = env.MANAGEMENT_PORT !== undefined ? Number(env.MANAGEMENT_PORT) : await freePort();
-  const child = spawn(process.execPath, [entry(file)], {
+  // The API runs with the node flags it is deployed with (src/bootstrap/node-flags.ts).
+  const flags = file === 'main.js' ? API_NODE_FLAGS : [];
+  const child = spawn(process.execPath, [...flags, entry(file)], {
     cwd: repoRoot,
     env: Object.fromEntries(
       Object.entries({ ...env, MANAGEMENT_PORT: String(managementPort) }).filter(([, v]) => v !== undefined),
