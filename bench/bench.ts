@@ -94,6 +94,8 @@ export interface Plan {
 
 /** Interleaved rounds of the open-loop hit workload per system (each half the closed-loop duration). */
 const OPEN_LOOP_ROUNDS = 4;
+/** Seconds of unmeasured open-loop load before each round, at the round's rate. */
+const OPEN_LOOP_WARMUP_S = 1;
 
 const PLANS: Record<Plan['mode'], Plan> = {
   full: {
@@ -498,6 +500,7 @@ async function main(): Promise<void> {
       const rounds = plan.mode === 'smoke' ? 1 : OPEN_LOOP_ROUNDS;
       const seconds = Math.max(1, plan.cacheHitSeconds / (plan.mode === 'smoke' ? 1 : 2));
       const runs = new Map<string, Awaited<ReturnType<typeof openLoop>>[]>();
+      const warmups = new Map<string, number[]>();
       if (Number.isFinite(offered))
         for (let round = 0; round < rounds; round++)
           await eachSystem(`cache_hit_rate${round === 0 ? '' : `_${round}`}`, async (s) => {
@@ -505,10 +508,24 @@ async function main(): Promise<void> {
             if (image === undefined) return;
             (globalThis as { gc?: () => void }).gc?.();
             await sleep(plan.mode === 'smoke' ? 0 : 1000);
-            const run = await openLoop(await s.captionRequest(image), offered, seconds);
+            const spec = await s.captionRequest(image);
+            // Warm-up at the same rate, not measured, as the closed-loop run has one: after the
+            // closed-loop runs and a system's idle minute our API's JIT re-optimizes for the first
+            // second (docs/decisions.md). Its own p99 is kept (warmup_p99_ms): the cold figure stays seen.
+            if (plan.mode !== 'smoke') {
+              const warm = await openLoop(spec, offered, OPEN_LOOP_WARMUP_S);
+              warmups.set(s.id, [...(warmups.get(s.id) ?? []), ...warm.latencies]);
+            }
+            const run = await openLoop(spec, offered, seconds);
             runs.set(s.id, [...(runs.get(s.id) ?? []), run]);
           });
-      for (const [id, r] of runs) results[id].workloads.cache_hit_rate = poolOpenLoop(r);
+      for (const [id, r] of runs) {
+        const warm = (warmups.get(id) ?? []).sort((a, b) => a - b);
+        results[id].workloads.cache_hit_rate = {
+          ...poolOpenLoop(r),
+          ...(warm.length > 0 ? { warmup_s: OPEN_LOOP_WARMUP_S, warmup_p99_ms: percentile(warm, 99) } : {}),
+        };
+      }
     }
 
     // Burst: 50 identical concurrent uploads of one new image.

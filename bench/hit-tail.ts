@@ -1,6 +1,6 @@
 /**
  * `npm run bench:hit-tail [-- --systems reference,queue-fp32] [--rate N] [--seconds S] [--rounds R]
- *  [--no-closed] [--node-args "..."] [--profile DIR] [--keep-logs] [--heap-profile | --heap-all] [--ab="--flag ..."] (the = is needed: the value starts with a dash)`
+ *  [--no-closed | --closed-first] [--node-args "..."] [--profile DIR] [--keep-logs] [--heap-profile | --heap-all] [--ab="--flag ..."] (the = is needed: the value starts with a dash)`
  *
  * Where the cache-hit path's tail comes from: the benchmark's open-loop hit workload (evenly spaced
  * arrivals, latency from the due time) against each system, with our processes preloaded with
@@ -8,7 +8,8 @@
  * wall-clock times). Each round prints the latency percentiles, the CPU every process of the run used,
  * the machine's CPU use from /proc/stat, our API's loop delay and GC, and how many of the slowest 1% of
  * requests were due while our API's loop was stalled or collecting. Before each round, as in
- * `npm run bench`, a closed-loop run at 100 connections (--no-closed skips it). Timed: hold the bench lock.
+ * `npm run bench`, a closed-loop run at 100 connections (--no-closed skips it; --closed-first runs
+ * every system's first, as the benchmark does). Timed: hold the bench lock.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
     'no-closed': { type: 'boolean', default: false },
+    'closed-first': { type: 'boolean', default: false },
     'node-args': { type: 'string', default: '' },
     profile: { type: 'string' },
     'keep-logs': { type: 'boolean', default: false },
@@ -147,11 +149,19 @@ async function main(): Promise<void> {
     }
     const everyProcess = systems.flatMap((s) => s.processes);
     process.stdout.write(`offered ${rate}/s for ${values.seconds} s, load ${loadAverage().join(' ')}\n`);
+    // --closed-first: as `npm run bench` orders it, every system's closed-loop run (2 s warm-up, 15 s)
+    // first, then the rounds, each system idle while the others run theirs.
+    if (values['closed-first'])
+      for (const s of systems) {
+        const spec = await s.captionRequest(images.get(s) ?? small.jpeg);
+        await cannon(spec, 100, 2);
+        await cannon(spec, 100, 15);
+      }
     for (let round = 0; round < Number(values.rounds); round++) {
       for (const s of systems) {
         const image = images.get(s) ?? small.jpeg;
         const spec = await s.captionRequest(image);
-        if (!values['no-closed']) await cannon(spec, 100, 5);
+        if (!values['no-closed'] && !values['closed-first']) await cannon(spec, 100, 5);
         // Reset the probes: what they hold now is the closed-loop run's.
         for (const p of s.processes.filter(() => s.kind !== 'reference')) {
           const role = p.name.split(':')[1];

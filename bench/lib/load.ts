@@ -135,6 +135,12 @@ export interface OpenLoopSummary {
   generator_lag_max_ms: number;
   /** Rounds pooled into this summary (the benchmark interleaves systems round by round). */
   rounds?: number;
+  /** Each pooled round's own p99 and generator lag (max), in round order: shows whether one round decided. */
+  round_p99_ms?: number[];
+  round_generator_lag_max_ms?: number[];
+  /** Seconds of unmeasured load before each round, and the p99 of those warm-ups pooled. */
+  warmup_s?: number;
+  warmup_p99_ms?: number;
 }
 
 /** Percentiles of pooled open-loop runs (each run's latencies), with the worst generator lag. */
@@ -153,6 +159,8 @@ export function poolOpenLoop(runs: (OpenLoopSummary & { latencies: number[] })[]
     generator_lag_p99_ms: Math.max(...runs.map((r) => r.generator_lag_p99_ms)),
     generator_lag_max_ms: Math.max(...runs.map((r) => r.generator_lag_max_ms)),
     rounds: runs.length,
+    round_p99_ms: runs.map((r) => r.p99_ms),
+    round_generator_lag_max_ms: runs.map((r) => r.generator_lag_max_ms),
   };
 }
 
