@@ -9,7 +9,9 @@
  * the machine's CPU use from /proc/stat, our API's loop delay and GC, and how many of the slowest 1% of
  * requests were due while our API's loop was stalled or collecting. Before each round, as in
  * `npm run bench`, a closed-loop run at 100 connections (--no-closed skips it; --closed-first runs
- * every system's first, as the benchmark does). Timed: hold the bench lock.
+ * every system's first, as the benchmark does). Timed: hold the bench lock. The probe's 2 ms timer keeps
+ * our processes from ever idling, so what an idle minute does to V8 (the memory reducer's GC, the heap
+ * limit it leaves) shows only in `npm run bench` (docs/reliability.md, "2026-12-05, night").
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
