@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # Captioner API and CPU worker image (one image, two commands):
-#   API (default):  node --max-semi-space-size=8 --heap-growing-percent=50 dist/main.js    listens on PORT (3000) (src/bootstrap/node-flags.ts)
+#   API (default):  node --max-semi-space-size=8 --heap-growing-percent=50 --no-allocation-site-pretenuring --no-memory-reducer dist/main.js    listens on PORT (3000) (src/bootstrap/node-flags.ts)
 #   CPU worker:     node dist/worker.js  serves /health/* on WORKER_HEALTH_PORT (3001), /metrics on MANAGEMENT_PORT (9464)
 # The GPU worker has its own image (Dockerfile.gpu). Model bundles are not baked in: mount one at
 # MODEL_PATH (the Helm chart uses a PVC, an image volume or the exporter init container, Dockerfile.exporter).
@@ -56,4 +56,4 @@ COPY --from=build /app/dist ./dist
 VOLUME /tmp
 USER 10001:10001
 EXPOSE 3000 3001
-CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=50", "dist/main.js"]
+CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=50", "--no-allocation-site-pretenuring", "--no-memory-reducer", "dist/main.js"]

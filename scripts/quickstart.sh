@@ -44,7 +44,7 @@ fi
 export MODEL_PATH=$model PORT=$port HOST=127.0.0.1 REDIS_URL=
 export JWT_SECRET=${JWT_SECRET:-$(node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("base64url"))')}
 say "start the API (embedded mode) on http://127.0.0.1:$port"
-node --max-semi-space-size=8 --heap-growing-percent=50 dist/main.js &
+node --max-semi-space-size=8 --heap-growing-percent=50 --no-allocation-site-pretenuring --no-memory-reducer dist/main.js &
 api=$!
 trap 'kill "$api" 2>/dev/null; wait "$api" 2>/dev/null' EXIT INT TERM
 for _ in $(seq 1 300); do

@@ -12,9 +12,27 @@
  * `--heap-growing-percent=50`: after each full GC the old generation's limit is 1.5x what survived. V8
  * otherwise derives the factor from how fast the old generation fills; the hit path promotes almost
  * nothing, and after the memory reducer's GC of an idle period the limit was seen 5-9 MB above ~46 MB
- * live, under the young generation's capacity: every round of load after an idle minute then marked and
- * compacted every ~500 ms (16 times per 7.5 s at 700 hits/s, p99 22-31 ms); with the flag 0-2 times
- * (p99 3.6-4.5 ms after the first round; docs/decisions.md, "The API's old generation grows by a fixed
- * 1.5x"). Cost: ~13% of closed-loop req/s at 100 connections, where V8 would grow the heap faster.
+ * live, under the young generation's capacity (docs/decisions.md, "The API's old generation grows by a
+ * fixed 1.5x"). It also keeps the peak RSS under the benchmark's 300 MB target, which 2x and 3x did not.
+ *
+ * `--no-allocation-site-pretenuring`: V8 otherwise decides, per allocation site, to allocate straight in
+ * the old generation when its objects survive young collections, and it revisits that only after a full
+ * GC in which under 10% of the old generation survived, which never happens in a process holding ~46 MB
+ * of long-lived state. A burst (100 connections in flight) made request-scoped sites old-allocated for
+ * good: every request's objects, and its body's ArrayBuffers (counted against the old generation's limit
+ * as external memory), then went to the old generation, and the API marked and compacted every ~0.8 s at
+ * 700 hits/s, p99 20-28 ms, in about half of the processes (docs/decisions.md, "Issue 12, cache-hit
+ * tail: no pretenuring, no memory reducer").
+ *
+ * `--no-memory-reducer`: V8's memory reducer runs full GCs when the process turns idle, in a mode that
+ * drops every map no live object uses; the optimized code that checks those maps (the request path's,
+ * after its requests are gone) is thrown away, and the next load ran ~260 TurboFan compilations on the
+ * two cores it shares with its clients (p99 13-35 ms for its first two seconds). The memory it would
+ * return is bounded by the 1.5x limit above; the container's memory is reserved whatever the heap does.
  */
-export const API_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--heap-growing-percent=50'];
+export const API_NODE_FLAGS: readonly string[] = [
+  '--max-semi-space-size=8',
+  '--heap-growing-percent=50',
+  '--no-allocation-site-pretenuring',
+  '--no-memory-reducer',
+];
