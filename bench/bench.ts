@@ -509,9 +509,9 @@ async function main(): Promise<void> {
             (globalThis as { gc?: () => void }).gc?.();
             await sleep(plan.mode === 'smoke' ? 0 : 1000);
             const spec = await s.captionRequest(image);
-            // Warm-up at the same rate, not measured, as the closed-loop run has one: after the
-            // closed-loop runs and a system's idle minute our API's JIT re-optimizes for the first
-            // second (docs/decisions.md). Its own p99 is kept (warmup_p99_ms): the cold figure stays seen.
+            // Warm-up at the same rate, not measured, as the closed-loop run has one (connection set-up,
+            // JIT after an idle gap; docs/decisions.md). Its own p99 is kept (warmup_p99_ms): the cold
+            // figure stays seen.
             if (plan.mode !== 'smoke') {
               const warm = await openLoop(spec, offered, OPEN_LOOP_WARMUP_S);
               warmups.set(s.id, [...(warmups.get(s.id) ?? []), ...warm.latencies]);

@@ -21,7 +21,7 @@
  * of long-lived state. A burst (100 connections in flight) made request-scoped sites old-allocated for
  * good: every request's objects, and its body's ArrayBuffers (counted against the old generation's limit
  * as external memory), then went to the old generation, and the API marked and compacted every ~0.8 s at
- * 700 hits/s, p99 20-28 ms, in about half of the processes (docs/decisions.md, "Issue 12, cache-hit
+ * 700 hits/s, p99 20-28 ms, in 8 of 19 processes (docs/decisions.md, "Issue 12, cache-hit
  * tail: no pretenuring, no memory reducer").
  *
  * `--no-memory-reducer`: V8's memory reducer runs full GCs when the process turns idle, in a mode that
