@@ -63,8 +63,8 @@ export function installEarlyAuth(fastify: FastifyInstance, strategy: Strategy): 
       // Anything unexpected is left to the guard, which runs the strategy again inside Nest, so it
       // reaches the problem filter (a 500 with an error id, logged once) like any other error.
       if (!(problem instanceof AppError)) return;
-      // The body (if any) is never read: close the connection once the answer is out.
-      reply.raw.once('finish', () => request.raw.socket?.destroySoon());
+      // The body (if any) is never parsed: the answer's Connection: close ends the connection once it is
+      // out (lingering, so a client still sending gets the 401, not a reset: bootstrap/lingering-close).
       return refuse(request, reply, problem);
     }
   });

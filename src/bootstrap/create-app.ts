@@ -25,6 +25,7 @@ import { DrainingFastifyAdapter } from './draining-fastify.adapter';
 import { useDepthLimitedJsonParser } from './json-body.parser';
 import { useBufferedMultipartParser } from './multipart-body.parser';
 import { requestIdFor } from './request-id';
+import { installLingeringClose } from './lingering-close';
 import { installMinimumBodyRate, requestLimitOptions } from './request-limits';
 import { installResponseHeaders, registerSecurityHeaders } from './security-headers';
 
@@ -78,6 +79,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
 
   const fastify = app.getHttpAdapter().getInstance();
   const rootLogger = logger ? app.get<PinoLogger>(ROOT_LOGGER, { strict: false }) : undefined;
+  // First: a request pipelined behind an answer with Connection: close is dropped before any other hook.
+  installLingeringClose(fastify);
   if (rootLogger) installAccessLog(fastify, rootLogger);
   registerSecurityHeaders(app);
   installResponseHeaders(fastify);

@@ -12,6 +12,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOption
 import type { Logger as Pino } from 'pino';
 import type { HttpSettings } from '../config/http.settings';
 import { PROBLEM_CONTENT_TYPE, problemType } from '../common/problem/problem';
+import { lingeringClose } from './lingering-close';
 import { API_HELMET, helmetHeaders } from './security-headers';
 
 /** How often Node looks for requests past their timeouts (its default, 30 s, would let them overrun). */
@@ -87,9 +88,10 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): 
     const { status } = clientErrorProblem(err.code);
     const { headers, body } = belowAppAnswer(clientErrorProblem(err.code));
     const head = headers.map(([name, value]) => `${name}: ${value}\r\n`).join('');
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n${head}\r\n${body}`);
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n${head}\r\n${body}`);
   }
-  socket.destroySoon();
+  // Half-close after the answer; what the client is still sending is read and dropped, not reset.
+  lingeringClose(socket);
 }
 
 /** Fastify's router refusals (bad URL encoding, a parameter too long, a failed constraint). */

@@ -15,8 +15,18 @@ export class ProbeBody {
   @IsOptional() @IsString() image_base64?: string;
 }
 
+/** X-Request-Id of every request that reached the `count` handler (the pipelining tests look for theirs). */
+export const countedRequestIds = new Set<string>();
+
 @Controller({ path: 'probe', version: '1' })
 export class ProbeController {
+  @Post('count')
+  @Auth('caption:write')
+  count(@Req() req: FastifyRequest): { counted: string } {
+    countedRequestIds.add(req.id);
+    return { counted: req.id };
+  }
+
   @Get('open')
   open(): { ok: true } {
     return { ok: true };
