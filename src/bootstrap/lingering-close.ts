@@ -17,47 +17,39 @@ export const LINGER_MS = 5000;
 
 const CLOSING = Symbol('captioner.closing');
 
-interface ClosingState {
-  lingerMs: number;
-  timer?: NodeJS.Timeout;
-}
-
-type ClosingSocket = Socket & { [CLOSING]?: ClosingState };
-
-function linger(socket: ClosingSocket, state: ClosingState): void {
-  if (socket.writable) socket.end();
-  if (state.timer !== undefined || socket.destroyed) return;
-  const timer = setTimeout(() => socket.destroy(), state.lingerMs);
-  timer.unref();
-  state.timer = timer;
-  socket.once('close', () => clearTimeout(timer));
-}
+type ClosingSocket = Socket & { [CLOSING]?: true };
 
 /**
  * Marks `socket` as closing: Node's own close after the answer (its `destroySoon()`, called once an answer
  * with `Connection: close` is written) half-closes and lingers instead of destroying.
  */
-export function closeAfterAnswer(socket: Socket, lingerMs = LINGER_MS): void {
+export function closeAfterAnswer(socket: Socket): void {
   const s = socket as ClosingSocket;
-  if (s[CLOSING] !== undefined || socket.destroyed) return;
-  const state: ClosingState = { lingerMs };
-  s[CLOSING] = state;
-  s.destroySoon = () => linger(s, state);
+  if (s[CLOSING] || socket.destroyed) return;
+  s[CLOSING] = true;
+  let timer: NodeJS.Timeout | undefined;
+  s.destroySoon = () => {
+    if (s.writable) s.end();
+    if (timer !== undefined || s.destroyed) return;
+    timer = setTimeout(() => s.destroy(), LINGER_MS).unref();
+    s.once('close', () => clearTimeout(timer));
+  };
 }
 
 /** Half-closes `socket` now (after what was written) and lingers. */
-export function lingeringClose(socket: Socket, lingerMs = LINGER_MS): void {
-  closeAfterAnswer(socket, lingerMs);
+export function lingeringClose(socket: Socket): void {
+  closeAfterAnswer(socket);
   socket.destroySoon();
 }
 
 /** Whether an answer with `Connection: close` went, or is going, out on this socket. */
 export function isClosing(socket: Socket): boolean {
-  return (socket as ClosingSocket)[CLOSING] !== undefined;
+  return (socket as ClosingSocket)[CLOSING] === true;
 }
 
 function announcesClose(value: unknown): boolean {
-  const text = Array.isArray(value) ? value.join(',') : String(value ?? '');
+  if (value === undefined) return false;
+  const text = Array.isArray(value) ? value.join(',') : String(value);
   return text.split(',').some((token) => token.trim().toLowerCase() === 'close');
 }
 
@@ -65,7 +57,7 @@ function announcesClose(value: unknown): boolean {
  * Every answer with `Connection: close` lingers; a request that arrives on such a connection anyway
  * (pipelined behind it) is dropped with the connection. Install before every other onRequest hook.
  */
-export function installLingeringClose(fastify: FastifyInstance, lingerMs = LINGER_MS): void {
+export function installLingeringClose(fastify: FastifyInstance): void {
   fastify.addHook('onRequest', (request, reply, done) => {
     const socket = request.raw.socket as Socket | null;
     if (socket && isClosing(socket)) {
@@ -76,7 +68,7 @@ export function installLingeringClose(fastify: FastifyInstance, lingerMs = LINGE
   });
   fastify.addHook('onSend', (request, reply, payload, done) => {
     const socket = request.raw.socket as Socket | null;
-    if (socket && announcesClose(reply.getHeader('connection'))) closeAfterAnswer(socket, lingerMs);
+    if (socket && announcesClose(reply.getHeader('connection'))) closeAfterAnswer(socket);
     done(null, payload);
   });
 }
